@@ -1,0 +1,83 @@
+"""Stage 3: who sent this mail, and to which of our channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.autosubmitted import machine_verdict
+from gateway.config import Settings
+from gateway.message import ParsedMessage
+from gateway.reply_token import ref_from_message_id
+
+LOOP_HEADER = "X-Gateway-Loop"
+
+
+class SenderKind(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    OWN = "own"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    BULK = "bulk"
+    FEEDBACK = "feedback_report"
+
+
+@dataclass(frozen=True)
+class Sender:
+    kind: SenderKind
+    address: str
+    name: str
+    channel: str
+    reason: str = ""
+
+    @property
+    def is_machine(self) -> bool:
+        return self.kind not in (SenderKind.CUSTOMER, SenderKind.AGENT)
+
+    @property
+    def is_customer(self) -> bool:
+        return self.kind is SenderKind.CUSTOMER
+
+
+def base_address(address: str) -> str:
+    """support+tag@domain -> support@domain, lower-cased."""
+    local, _, domain = address.lower().partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def channel_of(msg: ParsedMessage, rcpt_tos: tuple[str, ...], settings: Settings) -> str:
+    """The support address this mail was for: the envelope first, then To and Cc."""
+    ours = settings.support_addresses
+    for address in (*rcpt_tos, *msg.recipients):
+        if base_address(address) in ours:
+            return base_address(address)
+    return settings.mail.addresses[0].lower()
+
+
+def _allowed(address: str, allow: tuple[str, ...]) -> bool:
+    domain = "@" + address.partition("@")[2]
+    return any(entry.lower() in (address, domain) for entry in allow)
+
+
+def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str, ...],
+             settings: Settings, secret: str, agents: frozenset[str]) -> Sender:
+    """Decide the sender's kind; our own mail coming back is OWN (a loop), never a customer."""
+    address = msg.from_address
+    channel = channel_of(msg, rcpt_tos, settings)
+
+    def sender(kind: SenderKind, reason: str = "") -> Sender:
+        return Sender(kind, address, msg.from_name, channel, reason)
+
+    if base_address(address) in settings.support_addresses:
+        return sender(SenderKind.OWN, "sent from our own address")
+    if msg.has_header(LOOP_HEADER) or (msg.message_id and ref_from_message_id(secret, msg.message_id)):
+        return sender(SenderKind.OWN, "our own mail came back")
+    if address in agents:
+        return sender(SenderKind.AGENT)
+    if _allowed(address, settings.classify.allow):
+        return sender(SenderKind.CUSTOMER, "allow-listed")
+    verdict = machine_verdict(msg, envelope_from)
+    if verdict is not None:
+        return sender(SenderKind(verdict.kind.value), verdict.reason)
+    return sender(SenderKind.CUSTOMER)

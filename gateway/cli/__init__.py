@@ -1,0 +1,25 @@
+"""The `gateway` command: one Typer app, one module per noun."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gateway.cli import conversations, export, lifecycle
+from gateway.errors import GatewayError
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True,
+                  help="An email-native support gateway. Start with `gateway init`, then `gateway serve`.")
+lifecycle.register(app)
+export.register(app)
+app.add_typer(conversations.app, name="conversations")
+
+
+def main() -> None:
+    """Entry point: any error we expected becomes one line on stderr, never a traceback."""
+    try:
+        app()
+    except GatewayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

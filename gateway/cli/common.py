@@ -1,0 +1,49 @@
+"""What every CLI command shares: finding the config, opening the store, failing in one line."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from gateway.config import Settings, load_config
+from gateway.store import Store
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="The TOML config file [default: $GATEWAY_CONFIG, else ./gateway.toml if present].",
+    show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines for lists).")]
+
+
+def config_path(given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    if env := os.environ.get("GATEWAY_CONFIG"):
+        return Path(env)
+    return Path("gateway.toml") if Path("gateway.toml").exists() else None
+
+
+def settings_from(given: Path | None) -> Settings:
+    return load_config(config_path(given))
+
+
+def open_store(settings: Settings) -> Store:
+    store = Store(settings.database.url)
+    store.migrate()
+    return store
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.logging.level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The storage libraries log each statement at INFO; that is not an event of ours.
+    for noisy in ("alembic", "sqlalchemy", "mail-parser", "mail.log"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,75 @@
+"""`gateway conversations list | show REF`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import col, func, select
+
+from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.models import Conversation, Customer, Message, Status
+from gateway.records import conversation_records
+
+app = typer.Typer(no_args_is_help=True, help="Look at conversations.")
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"  # type: ignore[attr-defined]
+
+
+@app.command("list")
+def list_(config: ConfigOption = None, json_: JsonOption = False,
+          status: Annotated[Status | None, typer.Option(help="Only conversations in this state.")] = None,
+          limit: Annotated[int, typer.Option(min=1, help="At most this many, newest activity first.")] = 50) -> None:
+    """List conversations, newest activity first.
+
+    Example: gateway conversations list --status open --json
+    """
+    store = open_store(settings_from(config))
+    counts = select(Message.conversation_id, func.count().label("n")).group_by(Message.conversation_id).subquery()
+    query = (select(Conversation, Customer.address, counts.c.n).join(Customer, isouter=True)
+             .join(counts, counts.c.conversation_id == Conversation.id, isouter=True))
+    if status is not None:
+        query = query.where(Conversation.status == status.value)
+    with store.transaction() as tx:
+        rows = tx.exec(query.order_by(col(Conversation.updated_at).desc()).limit(limit)).all()
+    if json_:
+        for c, customer, n in rows:
+            typer.echo(json.dumps({"ref": c.ref, "status": c.status, "customer": customer, "channel": c.channel,
+                                   "subject": c.subject, "messages": n or 0, "created_at": c.created_at.isoformat(),
+                                   "updated_at": c.updated_at.isoformat()}, ensure_ascii=False))
+        return
+    table = Table("REF", "STATUS", "CUSTOMER", "SUBJECT", "MSGS", "UPDATED (UTC)", box=None)
+    for c, customer, n in rows:
+        table.add_row(c.ref, c.status, customer or "-", c.subject[:60], str(n or 0), _when(c.updated_at))
+    Console().print(table if rows else "no conversations yet")
+
+
+@app.command()
+def show(ref: Annotated[str, typer.Argument(help="The conversation's reference, e.g. K7Q2M9XA.")],
+         config: ConfigOption = None, json_: JsonOption = False) -> None:
+    """Show one conversation and every message in it, with the threading rule that placed each.
+
+    Example: gateway conversations show K7Q2M9XA
+    """
+    store = open_store(settings_from(config))
+    with store.transaction() as tx:
+        record = next(conversation_records(tx, [ref]), None)
+    if record is None:
+        fail(f"no conversation {ref!r}; `gateway conversations list` shows the refs")
+    if json_:
+        typer.echo(json.dumps(record.to_json(), ensure_ascii=False))
+        return
+    console = Console()
+    console.print(f"[bold]{record.ref}[/bold]  {record.subject}")
+    console.print(f"status {record.status} · customer {record.customer} · channel {record.channel} · "
+                  f"opened {_when(record.created_at)} UTC" + (f" · linked to {record.linked_to}"
+                                                              if record.linked_to else ""))
+    table = Table("TIME (UTC)", "DIR", "KIND", "FROM", "SUBJECT", "PLACED BY", box=None)
+    for m in record.messages:
+        table.add_row(_when(m.time), m.direction, m.kind, m.sender, m.subject[:50], m.placed_by or "-")
+    console.print(table)

@@ -1,0 +1,75 @@
+"""`gateway init`, `serve` and `inject`: set up, run, and feed the gateway."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.cli.common import ConfigOption, config_path, fail, open_store, settings_from, setup_logging
+from gateway.config import DEFAULT_CONFIG_TEXT, load_config
+from gateway.daemon import serve as run_daemon
+from gateway.inbound.pipe import inject as inject_message
+
+log = logging.getLogger("gateway.cli")
+
+
+def init(config: Annotated[Path, typer.Option("--config", "-c", help="Where to write the config.")] = Path(
+             "gateway.toml"),
+         force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
+    """Write a commented config file with every default, and create the database.
+
+    Example: gateway init --config /etc/gateway/gateway.toml
+    """
+    if config.exists() and not force:
+        fail(f"{config} exists; edit it, or pass --force to overwrite it with the defaults")
+    config.write_text(DEFAULT_CONFIG_TEXT)
+    settings = load_config(config)
+    open_store(settings).dispose()
+    typer.echo(f"wrote {config} and created the database ({settings.database.url})")
+    typer.echo(f"next: set [mail] domain and addresses in {config}, then: gateway serve --config {config}")
+
+
+def serve(config: ConfigOption = None) -> None:
+    """Run the gateway in the foreground: SMTP listener, processor and sender. Stop with Ctrl-C or SIGTERM.
+
+    Example: gateway serve --config gateway.toml
+    """
+    settings = settings_from(config)
+    setup_logging(settings)
+    path = config_path(config)
+    log.info("config: %s", path if path else "built-in defaults (no file)")
+    for key, source in settings.sources:
+        if source.startswith("env"):
+            log.info("config: %s set by %s", key, source)
+    run_daemon(settings)
+
+
+def inject(config: ConfigOption = None,
+           sender: Annotated[str, typer.Option("--from", help="The envelope sender, e.g. Postfix's ${sender}.")] = "",
+           recipient: Annotated[list[str] | None, typer.Option(
+               "--to", help="An envelope recipient, e.g. Postfix's ${recipient}; repeatable.")] = None) -> None:
+    """Accept one message on stdin (for an MTA pipe transport).
+
+    Exits 0 when stored, 75 (EX_TEMPFAIL: the MTA retries) when storage failed,
+    65 (EX_DATAERR) when the input is not mail. Example: gateway inject < message.eml
+    """
+    settings = settings_from(config)
+    setup_logging(settings)
+    try:
+        store = open_store(settings)
+    except Exception as exc:  # No store means "try later" to the MTA, never a lost message.
+        log.error("cannot open the store, the MTA will retry: %s", exc)
+        raise typer.Exit(75) from None
+    code = inject_message(sys.stdin.buffer.read(), store=store, mail_from=sender, rcpt_tos=tuple(recipient or ()))
+    store.dispose()
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(serve)
+    app.command()(inject)

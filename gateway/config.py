@@ -1,0 +1,190 @@
+"""One TOML file (plus GATEWAY_<SECTION>_<KEY> environment overrides) into frozen settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from gateway.errors import ConfigError
+
+DEFAULT_CONFIG_TEXT = (Path(__file__).parent / "default_config.toml").read_text()
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    domain: str = "example.com"
+    addresses: tuple[str, ...] = ("support@example.com",)
+    name: str = "Support"
+    secret: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    max_message_size: int = 26_214_400
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    username: str = ""
+    password: str = ""
+    timeout: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///gateway.db"
+
+
+@dataclass(frozen=True)
+class ThreadingSettings:
+    window: timedelta = timedelta(days=7)
+    reopen_window: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    max_lifetime: timedelta = timedelta(days=5)
+    min_backoff: timedelta = timedelta(minutes=1)
+    max_backoff: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ClassifySettings:
+    allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Settings:
+    mail: MailSettings = field(default_factory=MailSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    threading: ThreadingSettings = field(default_factory=ThreadingSettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    classify: ClassifySettings = field(default_factory=ClassifySettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    # Where each key that differs from the default came from ("section.key" -> "file" | "env NAME").
+    sources: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def support_addresses(self) -> frozenset[str]:
+        return frozenset(a.lower() for a in self.mail.addresses)
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(text: str | int) -> timedelta:
+    """'90s', '30m', '4h', '7d', '2w' or a number of seconds."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration; write it like 30m, 4h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _coerce(value: object, kind: object, where: str) -> object:
+    """Turn a TOML or environment value into the field's type, or say what is wrong."""
+    try:
+        if kind is timedelta:
+            return parse_duration(value)  # type: ignore[arg-type]
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in {"1", "true", "yes", "on"}:
+                return True
+            if str(value).lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(f"{value!r} is not true or false")
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError("expected a number")
+            return int(value)  # type: ignore[call-overload]
+        if typing.get_origin(kind) is tuple:
+            if isinstance(value, str):
+                value = json.loads(value) if value.strip().startswith("[") else [
+                    v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list | tuple):
+                raise ValueError("expected a list")
+            return tuple(str(v) for v in value)
+        if not isinstance(value, str):
+            raise ValueError("expected a string")
+        return value
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _build(values: dict[str, dict[str, object]], origin: dict[str, str]) -> Settings:
+    hints = typing.get_type_hints(Settings)
+    sections: dict[str, object] = {}
+    for section_field in dataclasses.fields(Settings):
+        if section_field.name == "sources":
+            continue
+        cls = hints[section_field.name]
+        field_hints = typing.get_type_hints(cls)
+        given = values.get(section_field.name, {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in given:
+            if key not in known:
+                raise ConfigError(
+                    f"{origin.get(f'{section_field.name}.{key}', 'config')}: unknown key "
+                    f"[{section_field.name}] {key}; known keys: {', '.join(sorted(known))}")
+        kwargs = {k: _coerce(v, field_hints[k], f"[{section_field.name}] {k}") for k, v in given.items()}
+        sections[section_field.name] = cls(**kwargs)
+    unknown = set(values) - set(sections)
+    if unknown:
+        raise ConfigError(f"unknown section [{sorted(unknown)[0]}]; known: {', '.join(sorted(sections))}")
+    return Settings(**sections, sources=tuple(sorted(origin.items())))  # type: ignore[arg-type]
+
+
+def load_config(path: Path | None, environ: typing.Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then the file (if any), then GATEWAY_<SECTION>_<KEY> variables."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, dict[str, object]] = {}
+    origin: dict[str, str] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file; create one with `gateway init --config {path}`") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        for section, body in data.items():
+            if not isinstance(body, dict):
+                raise ConfigError(f"{path}: `{section}` must be a [section], not a bare key")
+            values[section] = dict(body)
+            origin.update({f"{section}.{key}": str(path) for key in body})
+    section_names = {f.name for f in dataclasses.fields(Settings)} - {"sources"}
+    for name, value in environ.items():
+        if not name.startswith("GATEWAY_") or name in ("GATEWAY_CONFIG", "GATEWAY_TEST_DATABASE_URL"):
+            continue
+        section, _, key = name[len("GATEWAY_"):].lower().partition("_")
+        if section in section_names and key:
+            values.setdefault(section, {})[key] = value
+            origin[f"{section}.{key}"] = f"env {name}"
+    return _build(values, origin)
+
+
+def replace(settings: Settings, **sections: dict[str, object]) -> Settings:
+    """A copy with some keys changed, e.g. replace(s, smtp={"port": 0}); for tests and the CLI."""
+    changed = {name: dataclasses.replace(getattr(settings, name), **keys) for name, keys in sections.items()}
+    return dataclasses.replace(settings, **changed)

@@ -1,0 +1,21 @@
+"""The gateway's small error hierarchy."""
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+
+class ConfigError(GatewayError):
+    """The config file or an environment override is wrong; the message says how to fix it."""
+
+
+class StorageError(GatewayError):
+    """The store could not durably keep something; the sender should retry later."""
+
+
+class TransientDeliveryError(GatewayError):
+    """The relay said 4xx or could not be reached; try again later."""
+
+
+class PermanentDeliveryError(GatewayError):
+    """The relay said 5xx; retrying will not help."""

@@ -1,0 +1,1 @@
+"""Stage 1: the ways mail comes in (SMTP, pipe, IMAP), all ending in accept()."""

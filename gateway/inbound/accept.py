@@ -1,0 +1,88 @@
+"""Store raw mail and its envelope durably before anyone is told it was received."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.errors import StorageError
+from gateway.models import RawMessage
+from gateway.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    peer: str
+    source: str
+
+
+def _row(raw: bytes, envelope: Envelope, now: datetime) -> RawMessage:
+    return RawMessage(received_at=now, source=envelope.source, mail_from=envelope.mail_from,
+                      rcpt_tos=list(envelope.rcpt_tos), peer=envelope.peer, size=len(raw), raw=raw)
+
+
+def accept(raw: bytes, envelope: Envelope, *, store: Store, now: datetime) -> int:
+    """Commit one message; return its raw id. Raises StorageError when it could not be stored."""
+    return accept_many([(raw, envelope)], store=store, now=now)[0]
+
+
+def accept_many(items: list[tuple[bytes, Envelope]], *, store: Store, now: datetime) -> list[int]:
+    """Commit several messages in one transaction (one fsync), in order."""
+    try:
+        with store.transaction() as tx:
+            rows = [_row(raw, envelope, now) for raw, envelope in items]
+            tx.add_all(rows)
+            tx.flush()
+            return [row.id for row in rows]  # type: ignore[misc]
+    except StorageError:
+        raise
+    except Exception as exc:  # Any database failure means "not stored": the sender must retry.
+        raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+
+
+class GroupCommitter:
+    """Batches concurrent accepts into one commit, so many SMTP sessions share each fsync."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], on_commit: Callable[[], None],
+                 max_batch: int = 256) -> None:
+        self._store, self._clock, self._on_commit, self._max = store, clock, on_commit, max_batch
+        self._queue: queue.Queue[tuple[bytes, Envelope, Future[int]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, raw: bytes, envelope: Envelope) -> Future[int]:
+        future: Future[int] = Future()
+        self._queue.put((raw, envelope, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch = [first]
+            while len(batch) < self._max and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    self._queue.put(None)
+                    break
+                batch.append(item)
+            try:
+                ids = accept_many([(raw, env) for raw, env, _ in batch], store=self._store, now=self._clock())
+            except StorageError as exc:
+                for *_, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (*_, future), raw_id in zip(batch, ids):
+                future.set_result(raw_id)
+            self._on_commit()

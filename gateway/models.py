@@ -1,0 +1,178 @@
+"""The SQLModel tables: raw mail, messages, conversations, customers, agents, outbox, notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class RawState(StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+class Source(StrEnum):
+    SMTP = "smtp"
+    PIPE = "pipe"
+    IMAP = "imap"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _enum(length: int = 20) -> Column:  # type: ignore[type-arg]
+    return Column(String(length), nullable=False, index=True)
+
+
+class RawMessage(SQLModel, table=True):
+    """Exactly the bytes and envelope we accepted; the first thing stored, never changed."""
+
+    __tablename__ = "raw_message"
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime
+    source: str = Field(sa_type=String(10))
+    mail_from: str = Field(default="", sa_type=String(998))
+    rcpt_tos: list[str] = Field(default_factory=list, sa_type=JSON)
+    peer: str = Field(default="", sa_type=String(200))
+    size: int = 0
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default=RawState.RECEIVED, sa_column=_enum())
+    stage: str | None = Field(default=None, sa_type=String(20))
+    reason: str | None = Field(default=None, sa_type=Text)
+    processed_at: datetime | None = None
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(sa_type=String(320), unique=True)
+    name: str = Field(default="", sa_type=String(200))
+    partner: bool = False
+    created_at: datetime
+
+
+class Agent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(sa_type=String(320), unique=True)
+    name: str = Field(default="", sa_type=String(200))
+    tier: int = 1
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (Index("ix_conversation_customer_status", "customer_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(sa_type=String(16), unique=True)
+    subject: str = Field(default="", sa_type=Text)
+    subject_key: str = Field(default="", sa_type=String(200), index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    channel: str = Field(sa_type=String(320))
+    status: str = Field(default=Status.OPEN, sa_column=_enum())
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    acked_at: datetime | None = None
+    linked_to_id: int | None = Field(default=None, foreign_key="conversation.id")
+
+
+class Participant(SQLModel, table=True):
+    """An address that has been on a conversation; the stranger guard asks this table."""
+
+    __table_args__ = (UniqueConstraint("conversation_id", "address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    address: str = Field(sa_type=String(320), index=True)
+
+
+class Message(SQLModel, table=True):
+    """One parsed mail in or out; `message_key` (normalised Message-ID or content hash) is unique."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    raw_id: int | None = Field(default=None, foreign_key="raw_message.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    message_key: str = Field(sa_type=String(1000), unique=True)
+    message_id: str = Field(default="", sa_type=String(1000))
+    direction: str = Field(sa_type=String(3))
+    kind: str = Field(sa_type=String(20))
+    sender: str = Field(default="", sa_type=String(320), index=True)
+    sender_name: str = Field(default="", sa_type=String(200))
+    recipients: list[str] = Field(default_factory=list, sa_type=JSON)
+    subject: str = Field(default="", sa_type=Text)
+    text: str = Field(default="", sa_type=Text)
+    sent_at: datetime | None = None
+    created_at: datetime
+    matched_by: str | None = Field(default=None, sa_type=String(20))
+    content_hash: str = Field(default="", sa_type=String(64), index=True)
+    in_reply_to: str = Field(default="", sa_type=String(1000))
+    references: list[str] = Field(default_factory=list, sa_type=JSON)
+    defects: list[str] = Field(default_factory=list, sa_type=JSON)
+    attachments: list[dict[str, str | int]] = Field(default_factory=list, sa_type=JSON)
+
+
+class OutboxItem(SQLModel, table=True):
+    """A fully rendered mail waiting for the relay; a retry sends these exact bytes."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    kind: str = Field(sa_type=String(20))
+    message_id: str = Field(sa_type=String(1000), unique=True)
+    mail_from: str = Field(default="", sa_type=String(998))
+    rcpt_tos: list[str] = Field(default_factory=list, sa_type=JSON)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default=OutboxStatus.PENDING, sa_type=String(10))
+    attempts: int = 0
+    created_at: datetime
+    next_attempt_at: datetime
+    expires_at: datetime
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class Note(SQLModel, table=True):
+    """Something internal recorded on a conversation (delivery problems, system events)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    created_at: datetime
+    kind: str = Field(sa_type=String(20))
+    body: str = Field(sa_type=Text)
+
+
+class SettingValue(SQLModel, table=True):
+    """Values every instance must share, such as the generated token secret."""
+
+    __tablename__ = "setting"
+    key: str = Field(sa_type=String(100), primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
+class MessageReference(SQLModel, table=True):
+    """One id a message referred to (In-Reply-To/References), so later mail can find a shared ancestor."""
+
+    __tablename__ = "message_reference"
+    id: int | None = Field(default=None, primary_key=True)
+    message_pk: int = Field(foreign_key="message.id", index=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    ref: str = Field(sa_type=String(1000), index=True)

@@ -1,0 +1,64 @@
+"""Render a template into a complete mail with our threading, token and automatic-mail headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from gateway.classify import LOOP_HEADER
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                            keep_trailing_newline=True, autoescape=False)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Who the mail is from and to, and where it sits in the thread."""
+
+    from_name: str
+    from_address: str
+    to: tuple[str, str]
+    reply_to: str
+    message_id: str
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+
+
+def render(name: str, variables: dict[str, object]) -> tuple[str, str]:
+    """(subject, text) of a template; a missing variable raises instead of sending 'Hi ,'."""
+    subject = _env.get_template(f"{name}/subject.j2").render(variables)
+    text = _env.get_template(f"{name}/text.j2").render(variables)
+    return " ".join(subject.split()), text
+
+
+def compose(name: str, variables: dict[str, object], envelope: Envelope, now: datetime,
+            automatic: bool) -> EmailMessage:
+    """One mail, ready for the outbox; automatic mail says so in its headers (RFC 3834)."""
+    subject, text = render(name, variables)
+    mail = EmailMessage()
+    mail["From"] = formataddr((envelope.from_name, envelope.from_address))
+    mail["To"] = formataddr(envelope.to)
+    mail["Subject"] = subject
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = envelope.message_id
+    mail["Reply-To"] = formataddr((envelope.from_name, envelope.reply_to))
+    if envelope.in_reply_to:
+        mail["In-Reply-To"] = envelope.in_reply_to
+    if envelope.references:
+        # Keep the first and the newest ids: some servers refuse very long References headers.
+        refs = envelope.references
+        mail["References"] = " ".join(refs if len(refs) <= 20 else (refs[0], *refs[-19:]))
+    mail[LOOP_HEADER] = envelope.from_address
+    if automatic:
+        mail["Auto-Submitted"] = "auto-replied"
+        mail["X-Auto-Response-Suppress"] = "All"
+        mail["Precedence"] = "auto_reply"
+    mail.set_content(text)
+    return mail

@@ -1,0 +1,30 @@
+"""Write a rendered mail to the outbox in the caller's transaction, with its Message-ID fixed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+from sqlmodel import Session
+
+from gateway.config import Settings
+from gateway.models import Conversation, Direction, Message, OutboxItem
+from gateway.threading.dedupe import normalise_id
+
+
+def enqueue(tx: Session, mail: EmailMessage, *, conversation: Conversation, kind: str, mail_from: str,
+            settings: Settings, now: datetime) -> OutboxItem:
+    """Queue these exact bytes (a retry re-sends them) and record the mail on its conversation."""
+    rcpt_tos = [addr for _, addr in getaddresses(mail.get_all("To", []) + mail.get_all("Cc", []))]
+    raw = mail.as_bytes()
+    item = OutboxItem(conversation_id=conversation.id, kind=kind, message_id=mail["Message-ID"],
+                      mail_from=mail_from, rcpt_tos=rcpt_tos, raw=raw, created_at=now, next_attempt_at=now,
+                      expires_at=now + settings.outbound.max_lifetime)
+    tx.add(item)
+    tx.add(Message(conversation_id=conversation.id, message_key=normalise_id(mail["Message-ID"]),
+                   message_id=mail["Message-ID"], direction=Direction.OUT, kind=kind,
+                   sender=settings.mail.addresses[0], recipients=rcpt_tos, subject=str(mail["Subject"]),
+                   text=mail.get_content() if not mail.is_multipart() else "", created_at=now, sent_at=now,
+                   in_reply_to=mail.get("In-Reply-To", ""), references=str(mail.get("References", "")).split()))
+    return item

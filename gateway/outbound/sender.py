@@ -1,0 +1,75 @@
+"""The sender worker: claims due outbox rows, delivers them, records what happened."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, or_, select
+
+from gateway.config import Settings
+from gateway.models import Note, OutboxItem, OutboxStatus
+from gateway.outbound.backoff import next_attempt
+from gateway.outbound.transport import Outcome, SendResult, Transport
+from gateway.store import Store
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+
+
+class OutboxSender:
+    """Delivers the outbox; fresh mail before retries, so a backlog never delays new mail."""
+
+    def __init__(self, store: Store, settings: Settings, transport: Transport,
+                 clock: Callable[[], datetime], batch: int = 50) -> None:
+        self.store, self.settings, self.transport, self.clock, self.batch = store, settings, transport, clock, batch
+        self._outage = False
+
+    def _claim(self, now: datetime) -> list[OutboxItem]:
+        # A SENDING row whose lease ran out belongs to a process that died mid-send: take it over.
+        due = or_(col(OutboxItem.status) == OutboxStatus.PENDING,
+                  (col(OutboxItem.status) == OutboxStatus.SENDING) & (col(OutboxItem.lease_until) < now))
+        with self.store.transaction() as tx:
+            items = list(tx.exec(select(OutboxItem).where(due, col(OutboxItem.next_attempt_at) <= now)
+                                 .order_by(col(OutboxItem.attempts) > 0, col(OutboxItem.next_attempt_at))
+                                 .limit(self.batch).with_for_update(skip_locked=True)).all())
+            for item in items:
+                item.status, item.lease_until = OutboxStatus.SENDING, now + LEASE
+                tx.add(item)
+        return items
+
+    def run_once(self) -> int:
+        """Deliver what is due now; return how many items were tried."""
+        items = self._claim(self.clock())
+        for item in items:
+            result = self.transport.send(item)
+            with self.store.transaction() as tx:
+                self._record(tx, tx.get(OutboxItem, item.id), result, self.clock())  # type: ignore[arg-type]
+        return len(items)
+
+    def _record(self, tx: Session, item: OutboxItem, result: SendResult, now: datetime) -> None:
+        item.attempts += 1
+        item.lease_until = None
+        if result.outcome is Outcome.SENT:
+            item.status, item.sent_at, item.last_error = OutboxStatus.SENT, now, None
+            if self._outage:
+                log.info("relay reachable again")
+                self._outage = False
+            log.info("mid=%s outbox=%s sent to %s", item.message_id, item.id, ",".join(item.rcpt_tos))
+        elif result.outcome is Outcome.TEMPORARY and (retry := next_attempt(item, now, self.settings.outbound)):
+            item.status, item.next_attempt_at, item.last_error = OutboxStatus.PENDING, retry, result.detail
+            # One line per outage, not one per item and try.
+            if not (result.connection_error and self._outage):
+                log.warning("mid=%s outbox=%s deferred until %s: %s", item.message_id, item.id,
+                            retry.isoformat(timespec="seconds"), result.detail)
+            self._outage = self._outage or result.connection_error
+        else:
+            item.status, item.last_error = OutboxStatus.FAILED, result.detail
+            why = "expired after retries" if result.outcome is Outcome.TEMPORARY else "refused"
+            log.error("mid=%s outbox=%s failed (%s): %s", item.message_id, item.id, why, result.detail)
+            if item.conversation_id is not None:
+                tx.add(Note(conversation_id=item.conversation_id, created_at=now, kind="delivery_failed",
+                            body=f"Delivery of {item.message_id} to {', '.join(item.rcpt_tos)} {why}: "
+                                 f"{result.detail}"))
+        tx.add(item)

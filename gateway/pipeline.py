@@ -1,0 +1,190 @@
+"""Stages 2 to 6 for one stored message, in one transaction; and the worker that runs them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from gateway.actions import Action, SendAcknowledgement
+from gateway.classify import Sender, SenderKind, base_address, classify
+from gateway.config import Settings
+from gateway.errors import StorageError
+from gateway.decision import Context, ConversationView
+from gateway.message import ParsedMessage, parse
+from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
+                            RawMessage, RawState, Status)
+from gateway.outbound.compose import Envelope, compose
+from gateway.outbound.outbox import enqueue
+from gateway.reply_token import make_message_id, new_ref, reply_address
+from gateway.rules import decide
+from gateway.store import Store
+from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
+from gateway.threading.match import Match, Rule, match_conversation
+from gateway.threading.subject import base_subject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What processing needs besides the message: settings, the token secret, the agents, the clock."""
+
+    store: Store
+    settings: Settings
+    secret: str
+    clock: Callable[[], datetime]
+
+    def agents(self, tx: Session) -> frozenset[str]:
+        return frozenset(tx.exec(select(Agent.address)).all())
+
+
+def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
+    customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first()
+    if customer is None:
+        customer = Customer(address=sender.address, name=sender.name, created_at=now)
+        tx.add(customer)
+        tx.flush()
+    return customer
+
+
+def _open_conversation(tx: Session, msg: ParsedMessage, sender: Sender, match: Match,
+                       now: datetime) -> Conversation:
+    customer = _customer(tx, sender, now)
+    conversation = Conversation(ref=new_ref(), subject=msg.subject, subject_key=base_subject(msg.subject)[:200],
+                                customer_id=customer.id, channel=sender.channel, created_at=now, updated_at=now,
+                                linked_to_id=match.linked_to.id if match.linked_to else None)
+    tx.add(conversation)
+    tx.flush()
+    return conversation
+
+
+def _record(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, conversation: Conversation | None,
+            rule: Rule, digest: str, reused: bool, settings: Settings) -> Message:
+    recipients = list(dict.fromkeys((*raw.rcpt_tos, *msg.recipients)))
+    defects = [*msg.defects, *(["MessageIdReused"] if reused else [])]
+    message = Message(raw_id=raw.id, conversation_id=conversation.id if conversation else None,
+                      message_key=message_key(msg, digest, reused), message_id=msg.message_id,
+                      direction=Direction.IN, kind=sender.kind, sender=msg.from_address, sender_name=msg.from_name,
+                      recipients=recipients, subject=msg.subject, text=msg.text, sent_at=msg.date,
+                      created_at=raw.received_at, matched_by=rule if conversation else None, content_hash=digest,
+                      in_reply_to=msg.in_reply_to[0] if msg.in_reply_to else "", references=list(msg.references),
+                      defects=defects, attachments=[a.__dict__ for a in msg.attachments])
+    tx.add(message)
+    tx.flush()
+    if conversation is not None:
+        ours = settings.support_addresses
+        people = {sender.address, *(a for a in msg.recipients if base_address(a) not in ours)} - {""}
+        known = set(tx.exec(select(Participant.address).where(Participant.conversation_id == conversation.id)))
+        tx.add_all(Participant(conversation_id=conversation.id, address=a) for a in people - known)
+        refs = {normalise_id(r) for r in (*msg.in_reply_to, *msg.references)}
+        tx.add_all(MessageReference(message_pk=message.id, conversation_id=conversation.id, ref=r) for r in refs)
+    return message
+
+
+def apply(tx: Session, conversation: Conversation, message: Message, actions: list[Action], rt: Runtime,
+          now: datetime) -> None:
+    """Turn actions into outbox rows and state changes, inside the caller's transaction."""
+    for action in actions:
+        if isinstance(action, SendAcknowledgement):
+            customer = tx.get(Customer, conversation.customer_id)
+            assert customer is not None
+            envelope = Envelope(
+                from_name=rt.settings.mail.name, from_address=conversation.channel,
+                to=(customer.name, customer.address),
+                reply_to=reply_address(rt.secret, conversation.channel, conversation.ref),
+                message_id=make_message_id(rt.secret, conversation.ref, rt.settings.mail.domain),
+                in_reply_to=message.message_id, references=(*message.references, message.message_id))
+            variables = {"customer_name": customer.name.split(" ")[0] if customer.name else "",
+                         "subject": conversation.subject, "ref": conversation.ref, "team": rt.settings.mail.name}
+            mail = compose(action.template, variables, envelope, now, automatic=True)
+            # RFC 3834: automatic replies go out with a null envelope sender, so nothing answers them.
+            enqueue(tx, mail, conversation=conversation, kind="acknowledgement", mail_from="",
+                    settings=rt.settings, now=now)
+            conversation.acked_at = now
+            log.info("mid=%s conv=%s acknowledgement queued", message.message_id, conversation.ref)
+
+
+def process_in(tx: Session, raw: RawMessage, rt: Runtime, now: datetime) -> None:
+    """Parse, classify, thread, decide and apply one stored message; safe to repeat."""
+    msg = parse(raw.raw)
+    sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, rt.agents(tx))
+    raw.processed_at = now
+    if sender.kind is SenderKind.OWN:
+        raw.state, raw.stage, raw.reason = RawState.QUARANTINED, "classify", f"loop: {sender.reason}"
+        log.warning("mid=%s conv=- raw=%s quarantined: %s", msg.message_id, raw.id, raw.reason)
+        return
+    digest = content_hash(msg)
+    duplicate, reused = find_duplicate(tx, msg, digest)
+    if duplicate is not None:
+        duplicate.recipients = list(dict.fromkeys((*duplicate.recipients, *raw.rcpt_tos, *msg.recipients)))
+        raw.state = RawState.DUPLICATE
+        log.info("mid=%s raw=%s duplicate of message %s", msg.message_id, raw.id, duplicate.id)
+        return
+    match = match_conversation(tx, msg, sender, tuple(raw.rcpt_tos), rt.settings, rt.secret, now)
+    conversation = match.conversation
+    is_new = conversation is None and not sender.is_machine
+    if is_new:
+        conversation = _open_conversation(tx, msg, sender, match, now)
+    message = _record(tx, raw, msg, sender, conversation, match.rule, digest, reused, rt.settings)
+    raw.state = RawState.PROCESSED
+    if conversation is None:
+        log.info("mid=%s conv=- %s mail kept, no conversation (%s)", msg.message_id, sender.kind, sender.reason)
+        return
+    if match.reopen:
+        conversation.status, conversation.resolved_at = Status.OPEN, None
+    conversation.updated_at = now
+    view = ConversationView(conversation.ref, conversation.status, is_new, conversation.acked_at is not None,
+                            match.reopen)
+    apply(tx, conversation, message, decide(Context(msg, sender, view, rt.settings, now)), rt, now)
+    log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
+             sender.kind, sender.address, match.rule)
+
+
+class Processor:
+    """The worker that takes RECEIVED raw messages in order; a bad one is quarantined, never retried forever."""
+
+    def __init__(self, rt: Runtime, batch: int = 20, on_processed: Callable[[], None] | None = None) -> None:
+        self.rt, self.batch, self.on_processed = rt, batch, on_processed
+
+    def run_once(self) -> int:
+        with self.rt.store.transaction() as tx:
+            ids = list(tx.exec(select(RawMessage.id).where(RawMessage.state == RawState.RECEIVED)
+                               .order_by(col(RawMessage.id)).limit(self.batch)).all())
+        for raw_id in ids:
+            self.process(raw_id)  # type: ignore[arg-type]
+        if ids and self.on_processed is not None:
+            self.on_processed()
+        return len(ids)
+
+    def process(self, raw_id: int) -> None:
+        for attempt in range(3):
+            try:
+                with self.rt.store.transaction() as tx:
+                    raw = tx.exec(select(RawMessage).where(RawMessage.id == raw_id)
+                                  .with_for_update(skip_locked=True)).first()
+                    if raw is None or raw.state != RawState.RECEIVED:
+                        return
+                    process_in(tx, raw, self.rt, self.rt.clock())
+                return
+            except IntegrityError:
+                # Another worker stored the same message or customer at the same instant: redo, and
+                # this time de-duplication or the lookup finds what it stored.
+                log.info("raw=%s lost a race (try %d), processing again", raw_id, attempt + 1)
+            except StorageError:
+                raise  # The database is unwell, not the message: leave it RECEIVED for the next pass.
+            except Exception as exc:  # One bad message must never stop the queue.
+                log.exception("raw=%s quarantined at processing", raw_id)
+                self._quarantine(raw_id, repr(exc))
+                return
+        self._quarantine(raw_id, "kept conflicting with concurrent writers")
+
+    def _quarantine(self, raw_id: int, reason: str) -> None:
+        with self.rt.store.transaction() as tx:
+            raw = tx.get(RawMessage, raw_id)
+            if raw is not None:
+                raw.state, raw.stage, raw.reason = RawState.QUARANTINED, "process", reason[:2000]

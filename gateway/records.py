@@ -1,0 +1,81 @@
+"""Conversations as plain records, for `conversations show --json` and `export`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from gateway.models import Conversation, Customer, Message
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    message_id: str
+    direction: str
+    kind: str
+    sender: str
+    recipients: list[str]
+    time: datetime
+    subject: str
+    text: str
+    placed_by: str | None
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    ref: str
+    status: str
+    customer: str
+    channel: str
+    subject: str
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    linked_to: str | None
+    messages: list[MessageRecord]
+
+    def to_json(self) -> dict[str, object]:
+        def plain(value: object) -> object:
+            if isinstance(value, datetime):
+                return value.isoformat()
+            if isinstance(value, list):
+                return [plain(v) for v in value]
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+        return plain(asdict(self))  # type: ignore[return-value]
+
+
+def _message(m: Message) -> MessageRecord:
+    return MessageRecord(m.message_id, m.direction, m.kind, m.sender, list(m.recipients), m.created_at,
+                         m.subject, m.text, m.matched_by)
+
+
+def conversation_records(tx: Session, refs: list[str] | None = None, batch: int = 500) -> Iterator[ConversationRecord]:
+    """Every conversation (or those named), oldest first, each with its messages in order."""
+    last_id = 0
+    while True:
+        query = select(Conversation, Customer).join(Customer, isouter=True).where(col(Conversation.id) > last_id)
+        if refs is not None:
+            query = query.where(col(Conversation.ref).in_([r.upper() for r in refs]))
+        rows = tx.exec(query.order_by(col(Conversation.id)).limit(batch)).all()
+        if not rows:
+            return
+        ids = [c.id for c, _ in rows]
+        messages: dict[int, list[MessageRecord]] = {i: [] for i in ids}  # type: ignore[misc]
+        for m in tx.exec(select(Message).where(col(Message.conversation_id).in_(ids)).order_by(col(Message.id))):
+            messages[m.conversation_id].append(_message(m))  # type: ignore[index]
+        linked = {c.id: c.ref for c in tx.exec(select(Conversation).where(
+            col(Conversation.id).in_([c.linked_to_id for c, _ in rows if c.linked_to_id])))}
+        for conversation, customer in rows:
+            yield ConversationRecord(
+                conversation.ref, conversation.status, customer.address if customer else "", conversation.channel,
+                conversation.subject, conversation.created_at, conversation.updated_at,
+                conversation.first_response_at, conversation.resolved_at,
+                linked.get(conversation.linked_to_id) if conversation.linked_to_id else None,
+                messages[conversation.id])  # type: ignore[index]
+        last_id = rows[-1][0].id  # type: ignore[assignment]

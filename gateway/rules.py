@@ -1,0 +1,30 @@
+"""Stage 5: the ordered rules, and decide() which runs them over one message in context."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from gateway.actions import Action
+from gateway.decision import Context, Rule
+from gateway.outbound.acknowledgement import acknowledge
+from gateway.stop_machine_mail import stop_machine_mail
+
+log = logging.getLogger(__name__)
+
+RULES: tuple[Rule, ...] = (
+    stop_machine_mail,  # Never answer a machine: always first, and final.
+    acknowledge,
+)
+
+
+def decide(ctx: Context, rules: Sequence[Rule] = RULES) -> list[Action]:
+    """Run the rules in order; a final decision stops the chain."""
+    actions: list[Action] = []
+    for rule in rules:
+        decision = rule(ctx)
+        actions.extend(decision.actions)
+        if decision.final:
+            log.info("mid=%s conv=%s stopped by %s", ctx.message.message_id, ctx.conversation.ref, rule.__name__)
+            break
+    return actions

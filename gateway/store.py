@@ -1,0 +1,89 @@
+"""The database engine, durable transactions and schema migrations."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, create_engine
+
+from gateway.errors import StorageError
+from gateway.models import SettingValue
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # Let SQLAlchemy, not the sqlite3 module, issue BEGIN, so every transaction can be IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL makes every commit durable in WAL mode (NORMAL may lose the last commits on power loss).
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    # Take the write lock up front: a deferred transaction that upgrades later can fail with BUSY.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """One database; `transaction()` commits durably or raises StorageError."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed on exit, rolled back on error."""
+        with Session(self.engine, expire_on_commit=False) as tx:
+            try:
+                yield tx
+                tx.commit()
+            except OperationalError as exc:
+                tx.rollback()
+                raise StorageError(str(exc).splitlines()[0]) from exc
+            except BaseException:
+                tx.rollback()
+                raise
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (safe to run from several instances)."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Several instances may start at once; one migrates, the others wait and find it done.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7241001)"))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def shared_secret(self) -> str:
+        """The token secret kept in the database, created once by whichever instance comes first."""
+        with self.transaction() as tx:
+            row = tx.get(SettingValue, "secret")
+            if row is None:
+                row = SettingValue(key="secret", value=secrets.token_hex(32))
+                tx.add(row)
+            return row.value
+
+    def dispose(self) -> None:
+        self.engine.dispose()

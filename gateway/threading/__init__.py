@@ -1,0 +1,1 @@
+"""Stage 4: de-duplicate, then find the conversation a message belongs to."""

@@ -1,0 +1,129 @@
+"""Find the conversation a new message belongs to, strongest signal first, and say which rule matched."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from gateway.classify import Sender, SenderKind
+from gateway.config import Settings
+from gateway.message import ParsedMessage
+from gateway.models import Conversation, Customer, Message, MessageReference, Participant, Status
+from gateway.reply_token import ref_from_address, ref_from_message_id
+from gateway.threading.dedupe import normalise_id
+from gateway.threading.subject import base_subject, ref_in_subject
+
+
+class Rule(StrEnum):
+    TOKEN = "token"
+    OUR_MESSAGE_ID = "our-message-id"
+    REFERENCES = "references"
+    SUBJECT_REF = "subject-ref"
+    SAME_REQUEST = "same-request"
+    NEW = "new"
+    NEW_LINKED = "new-linked"
+
+
+# Signals that prove the sender was sent our mail; the others must come from a participant.
+_PROVEN = (Rule.TOKEN, Rule.OUR_MESSAGE_ID)
+
+
+@dataclass(frozen=True)
+class Match:
+    rule: Rule
+    conversation: Conversation | None = None
+    linked_to: Conversation | None = None
+    reopen: bool = False
+
+
+def _by_ref(tx: Session, ref: str | None) -> Conversation | None:
+    return tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
+
+
+def _by_references(tx: Session, msg: ParsedMessage) -> Conversation | None:
+    # The direct parent first (In-Reply-To, then References from the newest), then a shared ancestor.
+    ids = [normalise_id(i) for i in (*msg.in_reply_to, *reversed(msg.references))]
+    if not ids:
+        return None
+    found = {m.message_key: m.conversation_id for m in tx.exec(
+        select(Message).where(col(Message.message_key).in_(ids), col(Message.conversation_id).is_not(None)))}
+    for key in ids:
+        if key in found:
+            return tx.get(Conversation, found[key])
+    shared = tx.exec(select(MessageReference.conversation_id).where(col(MessageReference.ref).in_(ids))).first()
+    return tx.get(Conversation, shared) if shared else None
+
+
+def is_participant(tx: Session, conversation: Conversation, sender: Sender) -> bool:
+    if sender.kind is SenderKind.AGENT:
+        return True
+    return tx.exec(select(Participant.id).where(
+        Participant.conversation_id == conversation.id, Participant.address == sender.address)).first() is not None
+
+
+def _same_request(tx: Session, msg: ParsedMessage, sender: Sender, settings: Settings,
+                  now: datetime) -> Conversation | None:
+    """The sender's open conversation with the same subject or nearly the same text, within the window."""
+    customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first()
+    if customer is None:
+        return None
+    candidates = tx.exec(select(Conversation).where(
+        Conversation.customer_id == customer.id, Conversation.channel == sender.channel,
+        col(Conversation.status).in_([Status.OPEN, Status.PENDING]),
+        Conversation.updated_at >= now - settings.threading.window,
+    ).order_by(col(Conversation.updated_at).desc()).limit(20)).all()
+    subject = base_subject(msg.subject)
+    for conversation in candidates:
+        if subject and conversation.subject_key == subject:
+            return conversation
+    text = " ".join(msg.text.split())
+    if len(text) < 40:
+        return None
+    for conversation in candidates:
+        first = tx.exec(select(Message.text).where(Message.conversation_id == conversation.id)
+                        .order_by(col(Message.id)).limit(1)).first() or ""
+        if difflib.SequenceMatcher(None, text, " ".join(first.split())).ratio() > 0.9:
+            return conversation
+    return None
+
+
+def _find(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, ...],
+          settings: Settings, secret: str, now: datetime) -> tuple[Rule, Conversation | None]:
+    for address in (*rcpt_tos, *msg.recipients):
+        if (conversation := _by_ref(tx, ref_from_address(secret, address))) is not None:
+            return Rule.TOKEN, conversation
+    for message_id in (*msg.in_reply_to, *reversed(msg.references)):
+        if (conversation := _by_ref(tx, ref_from_message_id(secret, message_id))) is not None:
+            return Rule.OUR_MESSAGE_ID, conversation
+    if (conversation := _by_references(tx, msg)) is not None:
+        return Rule.REFERENCES, conversation
+    if sender.is_machine:
+        return Rule.NEW, None
+    if (conversation := _by_ref(tx, ref_in_subject(msg.subject))) is not None:
+        return Rule.SUBJECT_REF, conversation
+    if sender.is_customer and (conversation := _same_request(tx, msg, sender, settings, now)) is not None:
+        return Rule.SAME_REQUEST, conversation
+    return Rule.NEW, None
+
+
+def match_conversation(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, ...],
+                       settings: Settings, secret: str, now: datetime) -> Match:
+    """Which conversation this message joins; a stranger's reference opens a new, linked one."""
+    rule, conversation = _find(tx, msg, sender, rcpt_tos, settings, secret, now)
+    if conversation is None:
+        return Match(Rule.NEW)
+    # Machine mail (a bounce about our reply, say) is recorded where it belongs but never reopens anything.
+    if sender.is_machine:
+        return Match(rule, conversation)
+    if rule not in _PROVEN and not is_participant(tx, conversation, sender):
+        return Match(Rule.NEW_LINKED, linked_to=conversation)
+    if conversation.status == Status.RESOLVED and sender.is_customer:
+        resolved_at = conversation.resolved_at or conversation.updated_at
+        if now - resolved_at > settings.threading.reopen_window:
+            return Match(Rule.NEW_LINKED, linked_to=conversation)
+        return Match(rule, conversation, reopen=True)
+    return Match(rule, conversation)
