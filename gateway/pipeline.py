@@ -25,7 +25,7 @@ from gateway.rules import decide
 from gateway.store import Store
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
 from gateway.threading.match import Match, Rule, match_conversation
-from gateway.threading.subject import base_subject
+from gateway.threading.subject import base_subject, reply_subject, without_refs
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
 def _open_conversation(tx: Session, msg: ParsedMessage, sender: Sender, match: Match,
                        now: datetime) -> Conversation:
     customer = _customer(tx, sender, now)
-    conversation = Conversation(ref=new_ref(), subject=msg.subject, subject_key=base_subject(msg.subject)[:200],
+    conversation = Conversation(ref=new_ref(), subject=without_refs(msg.subject), subject_key=base_subject(msg.subject)[:200],
                                 customer_id=customer.id, channel=sender.channel, created_at=now, updated_at=now,
                                 linked_to_id=match.linked_to.id if match.linked_to else None)
     tx.add(conversation)
@@ -100,7 +100,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: li
                 message_id=make_message_id(rt.secret, conversation.ref, rt.settings.mail.domain),
                 in_reply_to=message.message_id, references=(*message.references, message.message_id))
             variables = {"customer_name": customer.name.split(" ")[0] if customer.name else "",
-                         "subject": conversation.subject, "ref": conversation.ref, "team": rt.settings.mail.name}
+                         "subject": conversation.subject,
+                         "reply_subject": reply_subject(conversation.subject or "Your message"), "ref": conversation.ref, "team": rt.settings.mail.name}
             mail = compose(action.template, variables, envelope, now, automatic=True)
             # RFC 3834: automatic replies go out with a null envelope sender, so nothing answers them.
             enqueue(tx, mail, conversation=conversation, kind="acknowledgement", mail_from="",

@@ -32,7 +32,9 @@ class InboundHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
         raw = envelope.original_content or b""
-        incoming = Envelope(mail_from=envelope.mail_from or "", rcpt_tos=tuple(envelope.rcpt_tos),
+        # aiosmtpd reports the null sender of bounces and auto-replies as "<>"; we store it as "".
+        mail_from = "" if envelope.mail_from in (None, "<>") else envelope.mail_from
+        incoming = Envelope(mail_from=mail_from, rcpt_tos=tuple(envelope.rcpt_tos),
                             peer=str(session.peer[0]) if session.peer else "", source="smtp")
         try:
             raw_id = await asyncio.wrap_future(self.committer.submit(raw, incoming))

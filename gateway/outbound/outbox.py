@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import getaddresses
 
 from sqlmodel import Session
@@ -17,7 +18,8 @@ def enqueue(tx: Session, mail: EmailMessage, *, conversation: Conversation, kind
             settings: Settings, now: datetime) -> OutboxItem:
     """Queue these exact bytes (a retry re-sends them) and record the mail on its conversation."""
     rcpt_tos = [addr for _, addr in getaddresses(mail.get_all("To", []) + mail.get_all("Cc", []))]
-    raw = mail.as_bytes()
+    # CRLF line ends, as SMTP requires: the relay gets exactly these bytes (a bare LF is refused by some MTAs).
+    raw = mail.as_bytes(policy=SMTP)
     item = OutboxItem(conversation_id=conversation.id, kind=kind, message_id=mail["Message-ID"],
                       mail_from=mail_from, rcpt_tos=rcpt_tos, raw=raw, created_at=now, next_attempt_at=now,
                       expires_at=now + settings.outbound.max_lifetime)

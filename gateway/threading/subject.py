@@ -26,3 +26,14 @@ def base_subject(subject: str) -> str:
 def ref_in_subject(subject: str) -> str | None:
     match = REF_IN_SUBJECT.search(subject or "")
     return match.group(1).upper() if match else None
+
+
+def without_refs(subject: str) -> str:
+    """The subject as the customer wrote it, minus any [#ref] of ours (never echo another conversation's)."""
+    return " ".join(REF_IN_SUBJECT.sub(" ", subject or "").split())
+
+
+def reply_subject(subject: str) -> str:
+    """'Re: <subject>' as mail clients write it, without stacking a second 'Re:'."""
+    clean = without_refs(subject)
+    return clean if clean.lower().startswith("re:") else f"Re: {clean}".strip()

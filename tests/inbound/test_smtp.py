@@ -1,0 +1,106 @@
+"""The SMTP listener, spoken to with smtplib over loopback."""
+
+from __future__ import annotations
+
+import smtplib
+
+import pytest
+from sqlmodel import select
+
+from gateway.errors import StorageError
+from gateway.models import RawMessage, RawState
+from tests.helpers import make_mail, smtp_send
+
+pytestmark = pytest.mark.integration
+
+
+def raw_rows(store) -> list[RawMessage]:
+    with store.transaction() as tx:
+        return list(tx.exec(select(RawMessage)).all())
+
+
+def test_smtp_answers_250_with_the_id_of_a_row_already_committed(smtp_gateway, store):
+    with smtplib.SMTP(smtp_gateway.hostname, smtp_gateway.port) as client:
+        client.ehlo()
+        client.mail("anne@customer.example")
+        client.rcpt("support@example.com")
+        code, reply = client.data(make_mail())
+        # Read the store the moment the 250 arrives: the row must already be there.
+        rows = raw_rows(store)
+    assert code == 250
+    assert reply.decode().startswith(f"2.0.0 Ok: queued as {rows[0].id}")
+    assert rows[0].state == RawState.RECEIVED
+    assert rows[0].mail_from == "anne@customer.example"
+    assert rows[0].rcpt_tos == ["support@example.com"]
+    assert b"Subject: Printer offline" in rows[0].raw
+
+
+def test_smtp_keeps_the_exact_bytes_and_envelope(smtp_gateway, store):
+    raw = make_mail(body="caf\u00e9 au lait\n")
+    smtp_send(smtp_gateway.hostname, smtp_gateway.port, raw, ["support+vip@example.com", "billing@example.com"])
+    row = raw_rows(store)[0]
+    assert row.rcpt_tos == ["support+vip@example.com", "billing@example.com"]
+    assert row.source == "smtp" and row.peer == "127.0.0.1" and row.size == len(row.raw)
+
+
+def test_smtp_refuses_recipients_that_are_not_ours_so_it_is_never_an_open_relay(smtp_gateway, store):
+    with smtplib.SMTP(smtp_gateway.hostname, smtp_gateway.port) as client:
+        client.ehlo()
+        client.mail("spammer@example.net")
+        code, reply = client.rcpt("victim@elsewhere.example")
+    assert (code, reply) == (550, b"5.1.1 No such mailbox here")
+    assert raw_rows(store) == []
+
+
+def test_smtp_accepts_plus_tagged_support_addresses(smtp_gateway):
+    with smtplib.SMTP(smtp_gateway.hostname, smtp_gateway.port) as client:
+        client.ehlo()
+        client.mail("anne@customer.example")
+        assert client.rcpt("SUPPORT+abc-def@Example.com")[0] == 250
+
+
+def test_smtp_refuses_a_message_over_the_size_limit_with_552_5_3_4(settings, store, clock):
+    from gateway.config import replace
+    from gateway.inbound.accept import GroupCommitter
+    from tests.conftest import GatewayController
+
+    small = replace(settings, smtp={"max_message_size": 2000})
+    committer = GroupCommitter(store, clock, on_commit=lambda: None)
+    controller = GatewayController(small, committer)
+    controller.start()
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port) as client:
+            client.ehlo()
+            assert client.has_extn("size")
+            client.mail("anne@customer.example")
+            client.rcpt("support@example.com")
+            code, reply = client.data(make_mail(body=("x" * 70 + "\n") * 80))
+    finally:
+        controller.stop()
+        committer.close()
+    assert (code, reply) == (552, b"5.3.4 Message too big for this system")
+    assert raw_rows(store) == []
+
+
+def test_smtp_offers_8bitmime_and_smtputf8(smtp_gateway, store):
+    with smtplib.SMTP(smtp_gateway.hostname, smtp_gateway.port) as client:
+        client.ehlo()
+        assert client.has_extn("8bitmime") and client.has_extn("smtputf8")
+        raw = make_mail(sender="J\u00fcrgen <j\u00fcrgen@b\u00fccher.example>").replace(b"\n", b"\r\n")
+        client.sendmail("j\u00fcrgen@b\u00fccher.example", ["support@example.com"], raw,
+                        mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    assert raw_rows(store)[0].mail_from == "j\u00fcrgen@b\u00fccher.example"
+
+
+def test_smtp_answers_451_when_the_store_fails_so_the_sender_retries(smtp_gateway, store, monkeypatch):
+    def broken(*args, **kwargs):
+        raise StorageError("disk full")
+
+    monkeypatch.setattr("gateway.inbound.accept.accept_many", broken)
+    with smtplib.SMTP(smtp_gateway.hostname, smtp_gateway.port) as client:
+        client.ehlo()
+        client.mail("anne@customer.example")
+        client.rcpt("support@example.com")
+        code, reply = client.data(make_mail())
+    assert (code, reply) == (451, b"4.3.0 Temporary local problem, please try again")
+    assert raw_rows(store) == []

@@ -1,0 +1,113 @@
+"""The sender worker against a real SMTP server standing in for the relay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from gateway.config import Settings
+from gateway.models import Note, OutboxItem, OutboxStatus
+from gateway.outbound.backoff import next_attempt
+from tests.helpers import deliver, make_mail, outbox_items
+
+pytestmark = pytest.mark.integration
+
+
+def queue_ack(processor, n: int = 1) -> None:
+    for i in range(n):
+        deliver(processor, make_mail(message_id=f"<q{i}@x>", subject=f"Question {i}",
+                                     sender=f"Customer {i} <c{i}@customer.example>"))
+
+
+def test_a_2xx_marks_the_item_sent_and_the_relay_has_the_exact_bytes(processor, relay_sender, relay_sink, store):
+    queue_ack(processor)
+    assert relay_sender.run_once() == 1
+    [item] = outbox_items(store)
+    assert item.status == OutboxStatus.SENT and item.attempts == 1
+    assert relay_sink.handler.received[0].raw == item.raw
+    assert b"\n" not in item.raw.replace(b"\r\n", b""), "SMTP needs CRLF line ends, never a bare LF"
+
+
+def test_a_4xx_is_retried_later_with_the_same_message(processor, relay_sender, relay_sink, store, clock):
+    queue_ack(processor)
+    relay_sink.handler.reply = "451 4.3.0 try later"
+    relay_sender.run_once()
+    [item] = outbox_items(store)
+    assert item.status == OutboxStatus.PENDING and "451" in item.last_error
+    assert item.next_attempt_at == clock() + timedelta(minutes=1)
+    assert relay_sender.run_once() == 0, "not due yet"
+    relay_sink.handler.reply = "250 2.0.0 Ok"
+    clock.advance(minutes=1)
+    assert relay_sender.run_once() == 1
+    [item_after] = outbox_items(store)
+    assert item_after.status == OutboxStatus.SENT and item_after.message_id == item.message_id
+    assert len(relay_sink.handler.received) == 1
+
+
+def test_a_5xx_fails_the_item_and_leaves_a_note_on_the_conversation(processor, relay_sender, relay_sink, store):
+    queue_ack(processor)
+    relay_sink.handler.reply = "550 5.1.1 no such user"
+    relay_sender.run_once()
+    [item] = outbox_items(store)
+    assert item.status == OutboxStatus.FAILED
+    with store.transaction() as tx:
+        [note] = tx.exec(select(Note)).all()
+    assert note.kind == "delivery_failed" and "550 5.1.1 no such user" in note.body
+
+
+def test_an_unreachable_relay_is_retried_until_the_lifetime_then_fails(processor, store, settings, clock):
+    from gateway.config import replace
+    from gateway.outbound.sender import OutboxSender
+    from gateway.outbound.transport import SmtpTransport
+    from tests.helpers import free_port
+
+    queue_ack(processor)
+    dead = replace(settings, relay={"port": free_port(), "timeout": timedelta(seconds=2)})
+    sender = OutboxSender(store, dead, SmtpTransport(dead.relay), clock)
+    sender.run_once()
+    assert outbox_items(store)[0].status == OutboxStatus.PENDING
+    clock.advance(days=6)
+    sender.run_once()
+    [item] = outbox_items(store)
+    assert item.status == OutboxStatus.FAILED and "expired" not in (item.last_error or "")
+    with store.transaction() as tx:
+        assert "expired after retries" in tx.exec(select(Note)).one().body
+
+
+def test_fresh_mail_goes_before_a_backlog_of_retries(processor, relay_sender, relay_sink, store, clock):
+    queue_ack(processor, 3)
+    relay_sink.handler.reply = "451 4.3.0 busy"
+    relay_sender.run_once()
+    relay_sink.handler.reply = "250 2.0.0 Ok"
+    clock.advance(hours=1)
+    deliver(processor, make_mail(message_id="<fresh@x>", subject="Fresh", sender="F <fresh@customer.example>"))
+    relay_sender.batch = 1
+    relay_sender.run_once()
+    assert relay_sink.handler.received[0].rcpt_tos == ["fresh@customer.example"]
+
+
+def test_a_send_interrupted_by_a_crash_is_taken_over_after_its_lease(processor, relay_sender, relay_sink, store,
+                                                                     clock):
+    queue_ack(processor)
+    with store.transaction() as tx:
+        item = tx.exec(select(OutboxItem)).one()
+        item.status, item.lease_until = OutboxStatus.SENDING, clock() + timedelta(minutes=5)
+    assert relay_sender.run_once() == 0, "another process holds it"
+    clock.advance(minutes=6)
+    assert relay_sender.run_once() == 1
+    assert outbox_items(store)[0].status == OutboxStatus.SENT
+
+
+def test_backoff_doubles_up_to_the_cap_and_stops_at_expiry(clock):
+    policy = Settings().outbound
+    item = OutboxItem(kind="x", message_id="<m>", raw=b"", created_at=clock(), next_attempt_at=clock(),
+                      expires_at=clock() + timedelta(days=5), attempts=1)
+    delays = []
+    for attempts in range(1, 10):
+        item.attempts = attempts
+        delays.append(next_attempt(item, clock(), policy) - clock())
+    assert delays[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert max(delays) == timedelta(hours=1)
+    assert next_attempt(item, clock() + timedelta(days=5), policy) is None

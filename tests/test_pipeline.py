@@ -1,0 +1,125 @@
+"""The whole path: SMTP in, conversation, outbox, relay out."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+from sqlmodel import select
+
+from gateway.models import RawMessage, RawState
+from gateway.reply_token import ref_from_address, ref_from_message_id
+from tests.conftest import SECRET
+from tests.helpers import (conversations, deliver, make_mail, messages, outbox_items, run_until_idle,
+                           smtp_send)
+
+
+@pytest.mark.integration
+def test_customer_mail_over_smtp_gets_one_threaded_acknowledgement_through_the_relay(
+        smtp_gateway, processor, relay_sender, relay_sink, store):
+    smtp_send(smtp_gateway.hostname, smtp_gateway.port, make_mail(), ["support@example.com"])
+    run_until_idle(processor.run_once, relay_sender.run_once)
+
+    [conversation] = conversations(store)
+    [received] = relay_sink.handler.received
+    ack = message_from_bytes(received.raw, policy=default)
+    assert received.mail_from == "<>" and received.rcpt_tos == ["anne@customer.example"]
+    assert ack["To"] == "Anne Example <anne@customer.example>"
+    assert ack["From"] == "Support <support@example.com>"
+    assert ack["Subject"] == f"Re: Printer offline [#{conversation.ref}]"
+    assert ack["In-Reply-To"] == "<req-1@customer.example>"
+    assert ack["References"] == "<req-1@customer.example>"
+    assert ref_from_address(SECRET, ack["Reply-To"].addresses[0].addr_spec) == conversation.ref
+    assert ref_from_message_id(SECRET, ack["Message-ID"]) == conversation.ref
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["X-Auto-Response-Suppress"] == "All"
+    assert ack["X-Gateway-Loop"] == "support@example.com"
+    assert conversation.ref in ack.get_content() and "Hi Anne," in ack.get_content()
+
+
+@pytest.mark.integration
+def test_out_of_office_reply_over_smtp_gets_no_acknowledgement(
+        smtp_gateway, processor, relay_sender, relay_sink, store):
+    ooo = make_mail(subject="Automatic reply: Your order", Auto_Submitted="auto-replied")
+    smtp_send(smtp_gateway.hostname, smtp_gateway.port, ooo, ["support@example.com"], mail_from="")
+    run_until_idle(processor.run_once, relay_sender.run_once)
+    assert relay_sink.handler.received == []
+    assert conversations(store) == []
+    assert [m.kind for m in messages(store)] == ["auto_reply"]
+
+
+def test_processing_the_same_stored_message_again_changes_nothing(processor, store):
+    raw_id = deliver(processor, make_mail())
+    processor.process(raw_id)
+    with store.transaction() as tx:
+        # Even a message put back to RECEIVED (a crash before its state was saved) is not handled twice.
+        tx.get(RawMessage, raw_id).state = RawState.RECEIVED
+    run_until_idle(processor.run_once)
+    assert len(conversations(store)) == 1
+    assert len(outbox_items(store)) == 1
+    assert len([m for m in messages(store) if m.direction == "in"]) == 1
+
+
+def test_a_message_that_breaks_processing_is_quarantined_and_the_queue_goes_on(processor, store, monkeypatch):
+    import gateway.pipeline
+
+    real_parse = gateway.pipeline.parse
+
+    def parse(raw: bytes):
+        if b"poison" in raw:
+            raise RuntimeError("bug in a stage")
+        return real_parse(raw)
+
+    monkeypatch.setattr(gateway.pipeline, "parse", parse)
+    bad = deliver(processor, make_mail(subject="poison", message_id="<p@x>"))
+    deliver(processor, make_mail(message_id="<fine@x>"))
+    with store.transaction() as tx:
+        row = tx.get(RawMessage, bad)
+    assert (row.state, row.stage) == (RawState.QUARANTINED, "process")
+    assert "bug in a stage" in row.reason
+    assert len(conversations(store)) == 1
+
+
+def test_mail_from_our_own_address_is_quarantined_as_a_loop_and_never_answered(processor, store):
+    raw_id = deliver(processor, make_mail(sender="Support <support@example.com>"))
+    with store.transaction() as tx:
+        row = tx.get(RawMessage, raw_id)
+    assert row.state == RawState.QUARANTINED and row.reason.startswith("loop")
+    assert outbox_items(store) == [] and conversations(store) == []
+
+
+def test_our_own_acknowledgement_coming_back_is_a_loop(processor, store):
+    deliver(processor, make_mail())
+    [ack] = outbox_items(store)
+    raw_id = deliver(processor, ack.raw, mail_from="")
+    with store.transaction() as tx:
+        assert tx.get(RawMessage, raw_id).state == RawState.QUARANTINED
+    assert len(outbox_items(store)) == 1
+
+
+def test_an_unmatched_bounce_is_kept_but_opens_no_conversation(processor, store):
+    deliver(processor, make_mail(sender="MAILER-DAEMON@mx.example.net", subject="Undelivered Mail Returned to Sender",
+                                 message_id="<b1@mx>"), mail_from="")
+    assert conversations(store) == [] and outbox_items(store) == []
+    [kept] = messages(store)
+    assert kept.kind == "bounce" and kept.conversation_id is None
+
+
+def test_a_bounce_of_our_acknowledgement_joins_its_conversation_and_gets_no_answer(processor, store):
+    deliver(processor, make_mail())
+    [ack] = outbox_items(store)
+    bounce = make_mail(sender="MAILER-DAEMON@mx.customer.example", subject="Undelivered Mail Returned to Sender",
+                       message_id="<b2@mx>", In_Reply_To=ack.message_id)
+    deliver(processor, bounce, mail_from="")
+    [conversation] = conversations(store)
+    assert [(m.kind, m.conversation_id) for m in messages(store)][-1] == ("bounce", conversation.id)
+    assert len(outbox_items(store)) == 1
+
+
+def test_every_raw_message_ends_processed_duplicate_or_quarantined(processor, store):
+    for i in range(5):
+        deliver(processor, make_mail(message_id=f"<m{i}@x>", subject=f"Question {i}"))
+    with store.transaction() as tx:
+        states = set(tx.exec(select(RawMessage.state)).all())
+    assert states == {RawState.PROCESSED}
