@@ -73,11 +73,10 @@ def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str,
         return sender(SenderKind.OWN, "sent from our own address")
     if msg.has_header(LOOP_HEADER) or (msg.message_id and ref_from_message_id(secret, msg.message_id)):
         return sender(SenderKind.OWN, "our own mail came back")
-    if address in agents:
-        return sender(SenderKind.AGENT)
     if _allowed(address, settings.classify.allow):
-        return sender(SenderKind.CUSTOMER, "allow-listed")
+        return sender(SenderKind.AGENT if address in agents else SenderKind.CUSTOMER, "allow-listed")
+    # Machine signals win even over the roster: an agent's out-of-office reply must never be relayed.
     verdict = machine_verdict(msg, envelope_from)
     if verdict is not None:
         return sender(SenderKind(verdict.kind.value), verdict.reason)
-    return sender(SenderKind.CUSTOMER)
+    return sender(SenderKind.AGENT if address in agents else SenderKind.CUSTOMER)

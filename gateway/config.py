@@ -116,8 +116,8 @@ def _coerce(value: object, kind: object, where: str) -> object:
                 return False
             raise ValueError(f"{value!r} is not true or false")
         if kind is int:
-            if isinstance(value, bool):
-                raise ValueError("expected a number")
+            if isinstance(value, bool) or not str(value).strip().isdigit():
+                raise ValueError(f"expected a whole number, got {value!r}")
             return int(value)  # type: ignore[call-overload]
         if typing.get_origin(kind) is tuple:
             if isinstance(value, str):

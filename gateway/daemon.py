@@ -32,7 +32,11 @@ def open_runtime(settings: Settings) -> Runtime:
 
 async def _serve(settings: Settings) -> None:
     rt = open_runtime(settings)
-    sender = Worker("sender", OutboxSender(rt.store, settings, SmtpTransport(settings.relay), utc_now).run_once)
+    outbox_sender = OutboxSender(rt.store, settings, SmtpTransport(settings.relay), utc_now)
+    if rt.store.is_sqlite:
+        # SQLite has one gateway process, so whatever it was sending when it died is nobody's now.
+        outbox_sender.release_abandoned()
+    sender = Worker("sender", outbox_sender.run_once)
     processor = Worker("processor", Processor(rt, on_processed=sender.wake.set).run_once)
     committer = GroupCommitter(rt.store, utc_now, on_commit=processor.wake.set)
     processor.start()

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message as MimePart
-from email.policy import compat32
+from email.policy import Compat32
 
 import html2text
 import mailparser
@@ -20,6 +20,21 @@ log = logging.getLogger(__name__)
 # mail-parser logs every content type it does not render; that is noise for a gateway.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 _MSGID = re.compile(r"<[^<>\s]+>")
+# A bare "local@domain": getaddresses() turns "From: Big Bug bb@bug.com" into "big bug bb@bug.com".
+_ADDR_SPEC = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class _Raw8BitPolicy(Compat32):
+    """compat32, but a header with raw 8-bit bytes stays a str with surrogates for decode_header_value.
+
+    compat32 itself wraps such a header in a Header whose str() turns every 8-bit byte into U+FFFD.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+_POLICY = _Raw8BitPolicy()
 
 
 @dataclass(frozen=True)
@@ -73,7 +88,7 @@ def message_ids(value: str) -> tuple[str, ...]:
 
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
     pairs = email.utils.getaddresses([decode_header_value(v) for v in values])
-    return [(clean(name), clean(addr).strip().lower()) for name, addr in pairs if "@" in addr]
+    return [(clean(name), clean(addr).strip().lower()) for name, addr in pairs if _ADDR_SPEC.fullmatch(addr.strip())]
 
 
 def _date(value: object) -> datetime | None:
@@ -142,24 +157,25 @@ def _html_to_text(html: str) -> str:
 
 def parse(raw: bytes) -> ParsedMessage:
     """Parse raw mail; never raises, records what was broken in `defects`."""
-    mime = email.message_from_bytes(raw, policy=compat32)
+    mime = email.message_from_bytes(raw, policy=_POLICY)
     defects: list[str] = []
     headers = tuple((k, decode_header_value(v)) for k, v in mime.items())
     try:
         parsed = mailparser.MailParser(mime)
-        from_pairs = [(n, a.lower()) for n, a in parsed.from_ if "@" in a]
-        subject = clean(parsed.subject or "")
         defects.extend(sorted(parsed.defects_categories))
     except Exception as exc:  # mail-parser gives up on some broken MIME; the stdlib still reads it.
         log.debug("mail-parser failed: %r", exc)
         defects.append(f"ParserFallback: {type(exc).__name__}")
-        from_pairs = _addresses(mime.get_all("From", []))
-        subject = decode_header_value(mime.get("Subject", ""))
+    # Our own decoder, not mail-parser's: it drops raw 8-bit bytes from Subject and escapes them in names.
+    from_pairs = _addresses(mime.get_all("From", []))
+    subject = decode_header_value(mime.get("Subject", ""))
     body = _Body()
     body.walk(mime)
     defects.extend(body.defects)
     html = "\n".join(body.html)
-    text = "\n".join(body.plain) if body.plain else (_html_to_text(html) if html else "")
+    # A blank text/plain part beside a real HTML part (broken boundaries, some clients) must not hide it.
+    plain = "\n".join(body.plain)
+    text = (plain if plain.strip() or not html else _html_to_text(html)).replace("\r\n", "\n")
     name, address = from_pairs[0] if from_pairs else ("", "")
     first_id = message_ids(mime.get("Message-ID", ""))
     return ParsedMessage(

@@ -9,7 +9,10 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
 from gateway.config import Settings, load_config
+from gateway.errors import ConfigError
 from gateway.store import Store
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -27,12 +30,20 @@ def config_path(given: Path | None) -> Path | None:
 
 
 def settings_from(given: Path | None) -> Settings:
-    return load_config(config_path(given))
+    try:
+        return load_config(config_path(given))
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def open_store(settings: Settings) -> Store:
-    store = Store(settings.database.url)
-    store.migrate()
+    """The store, migrated; a database that cannot be opened is one line, not a traceback."""
+    try:
+        store = Store(settings.database.url)
+        store.migrate()
+    except (SQLAlchemyError, ArgumentError, OSError) as exc:
+        fail(f"cannot open the database {settings.database.url}: {str(exc).splitlines()[0]}; "
+             "check [database] url (or GATEWAY_DATABASE_URL)")
     return store
 
 

@@ -15,16 +15,31 @@ from gateway.outbound.transport import Outcome, SendResult, Transport
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=5)
 
 
 class OutboxSender:
     """Delivers the outbox; fresh mail before retries, so a backlog never delays new mail."""
 
     def __init__(self, store: Store, settings: Settings, transport: Transport,
-                 clock: Callable[[], datetime], batch: int = 50) -> None:
+                 clock: Callable[[], datetime], batch: int = 10) -> None:
         self.store, self.settings, self.transport, self.clock, self.batch = store, settings, transport, clock, batch
         self._outage = False
+
+    @property
+    def lease(self) -> timedelta:
+        """Long enough to send a whole batch, each item taking at most the relay timeout."""
+        return self.settings.relay.timeout * (self.batch + 1)
+
+    def release_abandoned(self) -> int:
+        """Put every SENDING row back to PENDING; only for a store that one process owns (SQLite)."""
+        with self.store.transaction() as tx:
+            items = list(tx.exec(select(OutboxItem).where(OutboxItem.status == OutboxStatus.SENDING)).all())
+            for item in items:
+                item.status, item.lease_until = OutboxStatus.PENDING, None
+        if items:
+            log.warning("%d outbox items were being sent when the gateway stopped; they will be sent again",
+                        len(items))
+        return len(items)
 
     def _claim(self, now: datetime) -> list[OutboxItem]:
         # A SENDING row whose lease ran out belongs to a process that died mid-send: take it over.
@@ -35,7 +50,7 @@ class OutboxSender:
                                  .order_by(col(OutboxItem.attempts) > 0, col(OutboxItem.next_attempt_at))
                                  .limit(self.batch).with_for_update(skip_locked=True)).all())
             for item in items:
-                item.status, item.lease_until = OutboxStatus.SENDING, now + LEASE
+                item.status, item.lease_until = OutboxStatus.SENDING, now + self.lease
                 tx.add(item)
         return items
 

@@ -6,11 +6,11 @@ import re
 
 # Reply and forward prefixes in the languages our customers' clients use (RFC 5256 base subject, widened).
 _PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|antwort|réf|ref|tr|rv|odp|enc|res|r|rif|vb|ynt|atb|ats|ha|"
+    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|antwort|réf\.?|ref\.?|tr|rv|odp|enc|res|r|rif|vb|ynt|atb|ats|ha|"
     r"回复|回覆|答复|转发|返信|転送)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)", re.I)
 _TAG = re.compile(r"^\s*\[[^\]]*\]\s*")
 _TRAILER = re.compile(r"\s*\((?:fwd|fw)\)\s*$", re.I)
-REF_IN_SUBJECT = re.compile(r"\[#([A-HJ-NP-TV-Z2-9]{8})\]", re.I)
+REF_IN_SUBJECT = re.compile(r"\[#([A-HJKMNP-TV-Z2-9]{8})\]", re.I)
 
 
 def base_subject(subject: str) -> str:

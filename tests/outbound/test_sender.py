@@ -91,13 +91,20 @@ def test_fresh_mail_goes_before_a_backlog_of_retries(processor, relay_sender, re
 def test_a_send_interrupted_by_a_crash_is_taken_over_after_its_lease(processor, relay_sender, relay_sink, store,
                                                                      clock):
     queue_ack(processor)
-    with store.transaction() as tx:
-        item = tx.exec(select(OutboxItem)).one()
-        item.status, item.lease_until = OutboxStatus.SENDING, clock() + timedelta(minutes=5)
-    assert relay_sender.run_once() == 0, "another process holds it"
-    clock.advance(minutes=6)
+    relay_sender._claim(clock())  # Another process claims the item, then dies before sending it.
+    assert outbox_items(store)[0].status == OutboxStatus.SENDING
+    clock.advance(seconds=relay_sender.lease.total_seconds() - 1)
+    assert relay_sender.run_once() == 0, "its lease still holds"
+    clock.advance(seconds=2)
     assert relay_sender.run_once() == 1
     assert outbox_items(store)[0].status == OutboxStatus.SENT
+
+
+def test_a_restarted_single_process_gateway_releases_what_it_was_sending(processor, relay_sender, store, clock):
+    queue_ack(processor)
+    relay_sender._claim(clock())
+    assert relay_sender.release_abandoned() == 1
+    assert outbox_items(store)[0].status == OutboxStatus.PENDING
 
 
 def test_backoff_doubles_up_to_the_cap_and_stops_at_expiry(clock):

@@ -1,0 +1,93 @@
+"""`gateway init`, `conversations list|show` and `export`, through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from tests.helpers import conversations, deliver, make_mail
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(database_url, monkeypatch) -> dict[str, str]:
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    return {"GATEWAY_DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def two_conversations(processor, store) -> list[str]:
+    deliver(processor, make_mail())
+    deliver(processor, make_mail(sender="Bo <bo@other.example>", subject="Invoice wrong", message_id="<i@x>"))
+    return [c.ref for c in conversations(store)]
+
+
+def test_init_writes_the_documented_config_and_creates_the_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "[smtp]" in (tmp_path / "gateway.toml").read_text()
+    assert (tmp_path / "gateway.db").exists()
+    again = runner.invoke(app, ["init"])
+    assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_list_shows_a_table_of_conversations(env, two_conversations):
+    result = runner.invoke(app, ["conversations", "list"], env=env)
+    assert result.exit_code == 0, result.output
+    assert all(ref in result.output for ref in two_conversations)
+    assert "Invoice wrong" in result.output and "REF" in result.output
+
+
+def test_list_json_is_one_object_per_line(env, two_conversations):
+    result = runner.invoke(app, ["conversations", "list", "--json"], env=env)
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert {r["ref"] for r in rows} == set(two_conversations)
+    assert set(rows[0]) >= {"ref", "status", "customer", "channel", "subject", "messages", "updated_at"}
+
+
+def test_show_lists_each_message_with_the_rule_that_placed_it(env, two_conversations):
+    result = runner.invoke(app, ["conversations", "show", two_conversations[0].lower(), "--json"], env=env)
+    record = json.loads(result.output)
+    assert record["ref"] == two_conversations[0]
+    assert [(m["direction"], m["kind"], m["placed_by"]) for m in record["messages"]] == [
+        ("in", "customer", "new"), ("out", "acknowledgement", None)]
+    table = runner.invoke(app, ["conversations", "show", two_conversations[0]], env=env)
+    assert "anne@customer.example" in table.output and "new" in table.output
+
+
+def test_show_of_an_unknown_ref_is_one_line_and_exit_1(env, two_conversations):
+    result = runner.invoke(app, ["conversations", "show", "NOPE1234"], env=env)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: no conversation 'NOPE1234'; `gateway conversations list` shows the refs"]
+
+
+def test_a_bad_option_value_is_a_usage_error_with_exit_2(env):
+    result = runner.invoke(app, ["conversations", "list", "--status", "sleeping"], env=env)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_bad_config_is_one_line_and_exit_1(env, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[smtp]\nport = 'x'\n")
+    result = runner.invoke(app, ["conversations", "list", "--config", str(bad)], env=env)
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1 and "[smtp] port" in result.output
+
+
+def test_export_jsonl_writes_every_conversation_with_its_messages(env, two_conversations, tmp_path):
+    out = tmp_path / "export.jsonl"
+    result = runner.invoke(app, ["export", "--format", "jsonl", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["ref"] for r in records] == two_conversations
+    first = records[0]
+    assert set(first) >= {"ref", "status", "customer", "channel", "subject", "created_at", "updated_at", "messages"}
+    assert set(first["messages"][0]) >= {"message_id", "direction", "kind", "sender", "recipients", "time",
+                                         "subject", "text", "placed_by"}
+    assert first["messages"][0]["text"].startswith("Hello, my printer")

@@ -1,0 +1,43 @@
+"""`gateway inject` as an MTA's pipe transport runs it: a real process, stdin, exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlmodel import select
+
+from gateway.models import RawMessage
+from tests.helpers import make_mail
+
+pytestmark = pytest.mark.integration
+
+
+def inject(database_url: str, data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "GATEWAY_DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "gateway", "inject", *args], input=data, env=env,
+                          capture_output=True, timeout=60)
+
+
+def test_inject_stores_the_message_and_exits_0(database_url, store):
+    done = inject(database_url, make_mail(), "--from", "anne@customer.example", "--to", "support@example.com")
+    assert done.returncode == 0, done.stderr
+    with store.transaction() as tx:
+        [row] = tx.exec(select(RawMessage)).all()
+    assert (row.source, row.mail_from, row.rcpt_tos) == ("pipe", "anne@customer.example", ["support@example.com"])
+
+
+def test_inject_exits_65_when_stdin_is_not_mail(database_url, store):
+    done = inject(database_url, b"\x89PNG\r\n\x1a\n binary junk")
+    assert done.returncode == 65
+    assert b"not a mail message" in done.stderr
+    with store.transaction() as tx:
+        assert tx.exec(select(RawMessage)).all() == []
+
+
+def test_inject_exits_75_when_the_store_cannot_be_reached_so_the_mta_retries(tmp_path):
+    done = inject(f"sqlite:///{tmp_path}/missing-dir/x.db", make_mail())
+    assert done.returncode == 75
+    assert b"Traceback" not in done.stderr

@@ -1,0 +1,80 @@
+"""One TOML file, environment overrides, and one clear line for every mistake."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.config import DEFAULT_CONFIG_TEXT, Settings, load_config
+from gateway.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+    return path
+
+
+def test_no_file_means_the_laptop_defaults():
+    settings = load_config(None, environ={})
+    assert (settings.smtp.host, settings.smtp.port) == ("127.0.0.1", 2525)
+    assert (settings.relay.host, settings.relay.port) == ("127.0.0.1", 25)
+    assert settings.database.url == "sqlite:///gateway.db"
+
+
+def test_the_shipped_file_states_every_key_with_its_default():
+    from_file = load_config(ROOT / "gateway" / "default_config.toml", environ={})
+    assert dataclasses.replace(from_file, sources=()) == Settings()
+    every_key = {f"{section.name}.{key.name}" for section in dataclasses.fields(Settings)
+                 if section.name != "sources" for key in dataclasses.fields(getattr(Settings(), section.name))}
+    assert {key for key, _ in from_file.sources} == every_key
+
+
+def test_the_example_in_deploy_is_the_same_documented_file():
+    assert (ROOT / "deploy" / "gateway.example.toml").read_text() == DEFAULT_CONFIG_TEXT
+
+
+def test_a_file_sets_keys_and_durations(tmp_path):
+    path = write(tmp_path, '[smtp]\nport = 2600\n[threading]\nwindow = "3d"\n')
+    settings = load_config(path, environ={})
+    assert settings.smtp.port == 2600 and settings.threading.window == timedelta(days=3)
+    assert ("smtp.port", str(path)) in settings.sources
+
+
+def test_the_environment_overrides_the_file_and_says_so(tmp_path):
+    path = write(tmp_path, "[smtp]\nport = 2600\n")
+    settings = load_config(path, environ={"GATEWAY_SMTP_PORT": "2700", "GATEWAY_MAIL_ADDRESSES": "a@x.org, b@x.org",
+                                          "GATEWAY_RELAY_STARTTLS": "yes"})
+    assert settings.smtp.port == 2700
+    assert settings.mail.addresses == ("a@x.org", "b@x.org")
+    assert settings.relay.starttls is True
+    assert ("smtp.port", "env GATEWAY_SMTP_PORT") in settings.sources
+
+
+def test_a_key_with_an_underscore_is_reachable_from_the_environment():
+    settings = load_config(None, environ={"GATEWAY_SMTP_MAX_MESSAGE_SIZE": "1000"})
+    assert settings.smtp.max_message_size == 1000
+
+
+@pytest.mark.parametrize(("text", "env", "says"), [
+    ("[smtp]\nport = \"many\"\n", {}, "[smtp] port"),
+    ("[smtp]\nprot = 25\n", {}, "unknown key [smtp] prot"),
+    ("[smpt]\nport = 25\n", {}, "unknown section [smpt]"),
+    ("[threading]\nwindow = \"a week\"\n", {}, "write it like 30m, 4h or 7d"),
+    ("[smtp\nport = 25\n", {}, "not valid TOML"),
+    ("", {"GATEWAY_SMTP_PORT": "x"}, "[smtp] port"),
+])
+def test_a_bad_config_is_one_line_saying_what_and_where(tmp_path, text, env, says):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text), environ=env)
+    assert says in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_missing_file_says_how_to_create_one(tmp_path):
+    with pytest.raises(ConfigError, match="gateway init"):
+        load_config(tmp_path / "nope.toml", environ={})
