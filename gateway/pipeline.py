@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,9 +111,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: li
             log.info("mid=%s conv=%s acknowledgement queued", message.message_id, conversation.ref)
 
 
-def process_in(tx: Session, raw: RawMessage, rt: Runtime, now: datetime) -> None:
-    """Parse, classify, thread, decide and apply one stored message; safe to repeat."""
-    msg = parse(raw.raw)
+def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, now: datetime) -> None:
+    """Classify, thread, decide and apply one stored, parsed message; safe to repeat."""
     sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, rt.agents(tx))
     raw.processed_at = now
     if sender.kind is SenderKind.OWN:
@@ -149,43 +149,71 @@ def process_in(tx: Session, raw: RawMessage, rt: Runtime, now: datetime) -> None
 class Processor:
     """The worker that takes RECEIVED raw messages in order; a bad one is quarantined, never retried forever."""
 
-    def __init__(self, rt: Runtime, batch: int = 20, on_processed: Callable[[], None] | None = None) -> None:
+    # How long one write transaction may hold the store: on SQLite, SMTP's commit waits behind it.
+    HOLD = 0.015
+
+    def __init__(self, rt: Runtime, batch: int = 50, on_processed: Callable[[], None] | None = None) -> None:
         self.rt, self.batch, self.on_processed = rt, batch, on_processed
+        self._conflicts: dict[int, int] = {}
 
     def run_once(self) -> int:
-        with self.rt.store.transaction() as tx:
-            ids = list(tx.exec(select(RawMessage.id).where(RawMessage.state == RawState.RECEIVED)
-                               .order_by(col(RawMessage.id)).limit(self.batch)).all())
-        for raw_id in ids:
-            self.process(raw_id)  # type: ignore[arg-type]
-        if ids and self.on_processed is not None:
+        """Process up to `batch` stored messages, each in its own savepoint, committing every HOLD seconds."""
+        with self.rt.store.reading() as tx:
+            rows = list(tx.exec(select(RawMessage.id, RawMessage.raw).where(RawMessage.state == RawState.RECEIVED)
+                                .order_by(col(RawMessage.id)).limit(self.batch)).all())
+        # Parsing is the costly pure part: do it before taking the write lock.
+        parsed = [(raw_id, self._parse(raw)) for raw_id, raw in rows]
+        while parsed:
+            with self.rt.store.transaction() as tx:
+                started = time.monotonic()
+                while parsed and time.monotonic() - started < self.HOLD:
+                    raw_id, msg = parsed.pop(0)
+                    self._process_one(tx, raw_id, msg)  # type: ignore[arg-type]
+        if rows and self.on_processed is not None:
             self.on_processed()
-        return len(ids)
+        return len(rows)
 
     def process(self, raw_id: int) -> None:
-        for attempt in range(3):
-            try:
-                with self.rt.store.transaction() as tx:
-                    raw = tx.exec(select(RawMessage).where(RawMessage.id == raw_id)
-                                  .with_for_update(skip_locked=True)).first()
-                    if raw is None or raw.state != RawState.RECEIVED:
-                        return
-                    process_in(tx, raw, self.rt, self.rt.clock())
-                return
-            except IntegrityError:
-                # Another worker stored the same message or customer at the same instant: redo, and
-                # this time de-duplication or the lookup finds what it stored.
-                log.info("raw=%s lost a race (try %d), processing again", raw_id, attempt + 1)
-            except StorageError:
-                raise  # The database is unwell, not the message: leave it RECEIVED for the next pass.
-            except Exception as exc:  # One bad message must never stop the queue.
-                log.exception("raw=%s quarantined at processing", raw_id)
-                self._quarantine(raw_id, repr(exc))
-                return
-        self._quarantine(raw_id, "kept conflicting with concurrent writers")
-
-    def _quarantine(self, raw_id: int, reason: str) -> None:
+        """Process one stored message by id (the CLI's reprocess, and tests)."""
+        with self.rt.store.reading() as tx:
+            raw = tx.exec(select(RawMessage.raw).where(RawMessage.id == raw_id)).first() or b""
         with self.rt.store.transaction() as tx:
+            self._process_one(tx, raw_id, self._parse(raw))
+
+    @staticmethod
+    def _parse(raw: bytes) -> ParsedMessage | Exception:
+        try:
+            return parse(raw)
+        except Exception as exc:  # parse() promises not to raise; if it ever does, quarantine, do not stop.
+            return exc
+
+    def _process_one(self, tx: Session, raw_id: int, msg: ParsedMessage | Exception) -> None:
+        try:
+            with tx.begin_nested():
+                raw = tx.exec(select(RawMessage).where(RawMessage.id == raw_id)
+                              .with_for_update(skip_locked=True)).first()
+                if raw is None or raw.state != RawState.RECEIVED:
+                    return
+                if isinstance(msg, Exception):
+                    raise msg
+                process_in(tx, raw, msg, self.rt, self.rt.clock())
+            self._conflicts.pop(raw_id, None)
+        except IntegrityError:
+            # Another process stored the same message or customer at the same instant: leave it RECEIVED;
+            # next time de-duplication or the lookup finds what the other one stored.
+            self._conflicts[raw_id] = tries = self._conflicts.get(raw_id, 0) + 1
+            log.info("raw=%s lost a race (try %d), will process again", raw_id, tries)
+            if tries >= 3:
+                self._quarantine(tx, raw_id, "kept conflicting with concurrent writers")
+        except StorageError:
+            raise  # The database is unwell, not the message: leave it RECEIVED for the next pass.
+        except Exception as exc:  # One bad message must never stop the queue.
+            log.exception("raw=%s quarantined at processing", raw_id)
+            self._quarantine(tx, raw_id, repr(exc))
+
+    @staticmethod
+    def _quarantine(tx: Session, raw_id: int, reason: str) -> None:
+        with tx.begin_nested():
             raw = tx.get(RawMessage, raw_id)
             if raw is not None:
                 raw.state, raw.stage, raw.reason = RawState.QUARANTINED, "process", reason[:2000]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,8 +36,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-    # Take the write lock up front: a deferred transaction that upgrades later can fail with BUSY.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the lock up front: a deferred transaction that upgrades later can fail with BUSY.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
 class Store:
@@ -50,11 +52,16 @@ class Store:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # SQLite's busy handler sleeps and polls, so a waiting writer keeps losing the lock to a busy one;
+        # within one process a plain lock hands it over as soon as it is free.
+        self._write_lock: contextlib.AbstractContextManager[object] = (
+            threading.Lock() if self.is_sqlite else contextlib.nullcontext())
+        self._reader = self.engine.execution_options(read_only=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed on exit, rolled back on error."""
-        with Session(self.engine, expire_on_commit=False) as tx:
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as tx:
             try:
                 yield tx
                 tx.commit()
@@ -64,6 +71,15 @@ class Store:
             except BaseException:
                 tx.rollback()
                 raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: it never waits for, or blocks, a writer."""
+        with Session(self._reader, expire_on_commit=False) as tx:
+            try:
+                yield tx
+            finally:
+                tx.rollback()
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (safe to run from several instances)."""

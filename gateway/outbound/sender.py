@@ -61,6 +61,8 @@ class OutboxSender:
             result = self.transport.send(item)
             with self.store.transaction() as tx:
                 self._record(tx, tx.get(OutboxItem, item.id), result, self.clock())  # type: ignore[arg-type]
+        if not items:
+            self.transport.close()  # Nothing due: do not hold the relay's connection while idle.
         return len(items)
 
     def _record(self, tx: Session, item: OutboxItem, result: SendResult, now: datetime) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +28,8 @@ class SendResult:
 class Transport(Protocol):
     def send(self, item: OutboxItem) -> SendResult: ...
 
+    def close(self) -> None: ...
+
 
 class MemoryTransport:
     """Keeps what it is asked to send in `sent`."""
@@ -40,6 +41,9 @@ class MemoryTransport:
         self.sent.append(item)
         return SendResult(Outcome.SENT)
 
+    def close(self) -> None:
+        pass
+
 
 def _by_code(code: int, text: bytes | str) -> SendResult:
     detail = f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
@@ -47,30 +51,56 @@ def _by_code(code: int, text: bytes | str) -> SendResult:
 
 
 class SmtpTransport:
-    """One SMTP transaction per item to the configured relay."""
+    """SMTP to the configured relay, keeping one connection open while there is mail to send."""
 
     def __init__(self, relay: RelaySettings) -> None:
         self.relay = relay
+        self._client: smtplib.SMTP | None = None
+
+    def _connection(self) -> smtplib.SMTP:
+        # A reused connection is checked before any mail goes over it: if the relay dropped it, we find out
+        # while nothing has been sent, so a fresh connection can never deliver a mail twice.
+        if self._client is not None:
+            try:
+                if self._client.noop()[0] == 250:
+                    return self._client
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.close()
+        client = smtplib.SMTP(self.relay.host, self.relay.port, timeout=self.relay.timeout.total_seconds())
+        try:
+            if self.relay.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if self.relay.username:
+                client.login(self.relay.username, self.relay.password)
+        except BaseException:
+            client.close()
+            raise
+        self._client = client
+        return client
 
     def send(self, item: OutboxItem) -> SendResult:
         try:
-            with smtplib.SMTP(self.relay.host, self.relay.port,
-                              timeout=self.relay.timeout.total_seconds()) as client:
-                if self.relay.starttls:
-                    client.starttls(context=ssl.create_default_context())
-                if self.relay.username:
-                    client.login(self.relay.username, self.relay.password)
-                refused = client.sendmail(item.mail_from, item.rcpt_tos, item.raw)
+            refused = self._connection().sendmail(item.mail_from, item.rcpt_tos, item.raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             return _by_code(code, text)
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError, smtplib.SMTPAuthenticationError) as exc:
-            return _by_code(exc.smtp_code, exc.smtp_error)
         except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code in (421, -1):
+                self.close()
             return _by_code(exc.smtp_code, exc.smtp_error)
-        except (OSError, socket.timeout, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
             return SendResult(Outcome.TEMPORARY, f"{type(exc).__name__}: {exc}", connection_error=True)
         if refused:
             code, text = next(iter(refused.values()))
             return _by_code(code, text)
         return SendResult(Outcome.SENT)
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.quit()
+            except (OSError, smtplib.SMTPException):
+                self._client.close()
+            self._client = None

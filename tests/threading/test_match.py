@@ -75,10 +75,14 @@ def test_the_same_request_sent_again_joins_the_open_conversation(processor, stor
 
 
 def test_nearly_the_same_text_under_another_subject_joins_as_the_same_request(processor, store):
-    body = "Hello, since this morning the printer in room 4 says it is offline and will not print anything.\n"
+    body = ("Hello, since this morning the printer in room 4 says it is offline and will not print anything. "
+            "We restarted it twice, checked the cable and the network light is green. Other people on the "
+            "floor have the same problem, so it is not just my laptop. Could you have a look today? We have "
+            "invoices to print before the end of the month.\n\nThanks, Anne\n")
     deliver(processor, make_mail(body=body))
     [conversation] = conversations(store)
-    deliver(processor, make_mail(subject="URGENT printer", body=body.replace("4", "four"), message_id="<r7@x>"))
+    deliver(processor, make_mail(subject="URGENT printer", body=body.replace("room 4", "room four"),
+                                 message_id="<r7@x>"))
     assert placed(store)[-1] == (conversation.ref, "same-request")
 
 
@@ -137,3 +141,11 @@ def resolve(store, conversation_id: int, clock) -> None:
     with store.transaction() as tx:
         conversation = tx.exec(select(Conversation).where(Conversation.id == conversation_id)).one()
         conversation.status, conversation.resolved_at = Status.RESOLVED, clock()
+
+
+def test_a_different_request_from_the_same_customer_opens_its_own_conversation(processor, store):
+    first_conversation(processor)
+    deliver(processor, make_mail(sender=ANNE, subject="Invoice 2026-113 is wrong", message_id="<r9@x>",
+                                 body="The invoice charges us for twelve seats, but we cancelled four of them "
+                                      "in January. Please send a corrected invoice.\n"))
+    assert [m for _, m in placed(store)] == ["new", "new"]
