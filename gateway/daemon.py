@@ -1,61 +1,78 @@
-"""`gateway serve`: the SMTP listener and the workers, until SIGTERM or SIGINT."""
+"""`gateway serve`: the SMTP listener here, the workers in a child process, until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import signal
 from datetime import UTC, datetime
 
 from gateway.config import Settings
 from gateway.inbound.accept import GroupCommitter
 from gateway.inbound.smtp import start_smtp
-from gateway.outbound.sender import OutboxSender
-from gateway.outbound.transport import SmtpTransport
-from gateway.pipeline import Processor, Runtime
 from gateway.store import Store
-from gateway.worker import Worker
+from gateway.worker_process import run_workers
 
 log = logging.getLogger(__name__)
+_spawn = multiprocessing.get_context("spawn")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def open_runtime(settings: Settings) -> Runtime:
-    """The store, migrated, and the secret every instance shares."""
-    store = Store(settings.database.url)
-    store.migrate()
-    return Runtime(store, settings, settings.mail.secret or store.shared_secret(), utc_now)
+class WorkerProcess:
+    """The child that processes and sends; restarted if it ever dies while we run."""
+
+    def __init__(self, settings: Settings, secret: str) -> None:
+        self.settings, self.secret = settings, secret
+        self.wake, self.stop_event = _spawn.Event(), _spawn.Event()
+        self.process: multiprocessing.process.BaseProcess | None = None
+
+    def start(self) -> None:
+        self.process = _spawn.Process(target=run_workers, name="gateway-workers", daemon=False,
+                                      args=(self.settings, self.secret, self.wake, self.stop_event, os.getpid()))
+        self.process.start()
+
+    def ensure_running(self) -> None:
+        if self.process is not None and not self.process.is_alive() and not self.stop_event.is_set():
+            log.error("worker process exited with %s; starting it again", self.process.exitcode)
+            self.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.process is not None:
+            self.process.join(timeout=60)
+            if self.process.is_alive():
+                self.process.terminate()
 
 
 async def _serve(settings: Settings) -> None:
-    rt = open_runtime(settings)
-    outbox_sender = OutboxSender(rt.store, settings, SmtpTransport(settings.relay), utc_now)
-    if rt.store.is_sqlite:
-        # SQLite has one gateway process, so whatever it was sending when it died is nobody's now.
-        outbox_sender.release_abandoned()
-    sender = Worker("sender", outbox_sender.run_once)
-    processor = Worker("processor", Processor(rt, on_processed=sender.wake.set).run_once)
-    committer = GroupCommitter(rt.store, utc_now, on_commit=processor.wake.set)
-    processor.start()
-    sender.start()
+    store = Store(settings.database.url)
+    store.migrate()
+    workers = WorkerProcess(settings, settings.mail.secret or store.shared_secret())
+    workers.start()
+    committer = GroupCommitter(store, utc_now, on_commit=workers.wake.set)
     server = await start_smtp(settings, committer)
     log.info("listening for SMTP on %s:%d; relay %s:%d; database %s", settings.smtp.host, settings.smtp.port,
-             settings.relay.host, settings.relay.port, rt.store.engine.url.render_as_string(hide_password=True))
+             settings.relay.host, settings.relay.port, store.engine.url.render_as_string(hide_password=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+        except TimeoutError:
+            workers.ensure_running()
     log.info("stopping: no new connections; finishing the messages in hand")
     server.close()
     await server.wait_closed()
     committer.close()
-    processor.stop()
-    sender.stop()
-    rt.store.dispose()
+    workers.stop()
+    store.dispose()
     log.info("stopped")
 
 

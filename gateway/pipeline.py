@@ -169,6 +169,8 @@ class Processor:
                 while parsed and time.monotonic() - started < self.HOLD:
                     raw_id, msg = parsed.pop(0)
                     self._process_one(tx, raw_id, msg)  # type: ignore[arg-type]
+            if parsed:
+                time.sleep(0.001)  # Let a waiting SMTP commit take the store before our next transaction.
         if rows and self.on_processed is not None:
             self.on_processed()
         return len(rows)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -40,6 +42,30 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
+class WriterGate:
+    """SQLite's writers, in every process and thread, queue here: a kernel lock wakes the next writer at once,
+    where SQLite's own busy handler sleeps and polls and so keeps losing to a busy writer."""
+
+    def __init__(self, database_path: str) -> None:
+        self._threads = threading.Lock()
+        self._path = database_path + ".writelock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
+        self._threads.release()
+
+
 class Store:
     """One database; `transaction()` commits durably or raises StorageError."""
 
@@ -52,10 +78,9 @@ class Store:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        # SQLite's busy handler sleeps and polls, so a waiting writer keeps losing the lock to a busy one;
-        # within one process a plain lock hands it over as soon as it is free.
+        path = self.engine.url.database if self.is_sqlite else None
         self._write_lock: contextlib.AbstractContextManager[object] = (
-            threading.Lock() if self.is_sqlite else contextlib.nullcontext())
+            WriterGate(path) if path and path != ":memory:" else contextlib.nullcontext())
         self._reader = self.engine.execution_options(read_only=True)
 
     @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing.synchronize
 import threading
 from collections.abc import Callable
 
@@ -12,9 +13,11 @@ log = logging.getLogger(__name__)
 class Worker:
     """Runs `run_once` until stopped; an error is logged and retried after a growing pause."""
 
-    def __init__(self, name: str, run_once: Callable[[], int], idle: float = 1.0) -> None:
+    def __init__(self, name: str, run_once: Callable[[], int], idle: float = 1.0,
+                 wake: threading.Event | multiprocessing.synchronize.Event | None = None) -> None:
         self.name, self.run_once, self.idle = name, run_once, idle
-        self.wake = threading.Event()
+        # Another process may wake us (the SMTP side after a commit), hence a multiprocessing Event there.
+        self.wake = wake if wake is not None else threading.Event()
         self.stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 

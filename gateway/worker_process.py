@@ -1,0 +1,58 @@
+"""The processor and sender in a process of their own, so their CPU work never slows SMTP answers."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+from multiprocessing.synchronize import Event
+
+from gateway.config import Settings
+from gateway.outbound.sender import OutboxSender
+from gateway.outbound.transport import SmtpTransport
+from gateway.pipeline import Processor, Runtime
+from gateway.store import Store
+from gateway.worker import Worker
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    # A worker left running by a killed daemon would race the restarted one over the same outbox.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # Not Linux: the loop below notices a new parent within a second.
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def run_workers(settings: Settings, secret: str, wake: Event, stop: Event, parent: int) -> None:
+    """Entry point of the worker process: run until `stop` is set, SIGTERM arrives, or the parent dies."""
+    from gateway.cli.common import setup_logging
+    from gateway.daemon import utc_now
+
+    _die_with_parent(parent)
+    # Ctrl-C reaches the whole process group; the daemon decides when we stop and tells us through `stop`.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    setup_logging(settings)
+    store = Store(settings.database.url)
+    rt = Runtime(store, settings, secret, utc_now)
+    outbox_sender = OutboxSender(store, settings, SmtpTransport(settings.relay), utc_now)
+    if store.is_sqlite:
+        # SQLite has one gateway, so whatever was being sent when it died is nobody's now.
+        outbox_sender.release_abandoned()
+    sender = Worker("sender", outbox_sender.run_once)
+    processor = Worker("processor", Processor(rt, on_processed=sender.wake.set).run_once, wake=wake)
+    processor.start()
+    sender.start()
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            break
+    processor.stop()
+    sender.stop()
+    outbox_sender.transport.close()
+    store.dispose()
