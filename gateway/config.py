@@ -39,6 +39,7 @@ class RelaySettings:
     host: str = "127.0.0.1"
     port: int = 25
     starttls: bool = False
+    ca_file: str = ""
     username: str = ""
     password: str = ""
     timeout: timedelta = timedelta(seconds=30)

@@ -4,6 +4,7 @@ a fixed clock, the pipeline runtime, a real SMTP listener and a real SMTP sink a
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,3 +142,14 @@ def smtp_gateway(settings, store, clock) -> Iterator[GatewayController]:
     yield controller
     controller.stop()
     committer.close()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (and the key), made by openssl."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return str(cert), str(key)

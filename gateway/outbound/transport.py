@@ -70,7 +70,7 @@ class SmtpTransport:
         client = smtplib.SMTP(self.relay.host, self.relay.port, timeout=self.relay.timeout.total_seconds())
         try:
             if self.relay.starttls:
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=ssl.create_default_context(cafile=self.relay.ca_file or None))
             if self.relay.username:
                 client.login(self.relay.username, self.relay.password)
         except BaseException:

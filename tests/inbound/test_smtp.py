@@ -104,3 +104,27 @@ def test_smtp_answers_451_when_the_store_fails_so_the_sender_retries(smtp_gatewa
         code, reply = client.data(make_mail())
     assert (code, reply) == (451, b"4.3.0 Temporary local problem, please try again")
     assert raw_rows(store) == []
+
+
+def test_smtp_offers_starttls_when_a_certificate_is_configured(settings, store, clock, tls_files):
+    import ssl
+
+    from gateway.config import replace
+    from gateway.inbound.accept import GroupCommitter
+    from tests.conftest import GatewayController
+
+    cert, key = tls_files
+    with_tls = replace(settings, smtp={"tls_cert": cert, "tls_key": key})
+    committer = GroupCommitter(store, clock, on_commit=lambda: None)
+    controller = GatewayController(with_tls, committer)
+    controller.start()
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port) as client:
+            client.ehlo()
+            assert client.has_extn("starttls")
+            client.starttls(context=ssl.create_default_context(cafile=cert))
+            client.sendmail("anne@customer.example", ["support@example.com"], make_mail())
+    finally:
+        controller.stop()
+        committer.close()
+    assert len(raw_rows(store)) == 1

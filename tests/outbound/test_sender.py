@@ -118,3 +118,41 @@ def test_backoff_doubles_up_to_the_cap_and_stops_at_expiry(clock):
     assert delays[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
     assert max(delays) == timedelta(hours=1)
     assert next_attempt(item, clock() + timedelta(days=5), policy) is None
+
+
+def test_the_relay_is_reached_over_starttls_with_auth(processor, store, settings, clock, tls_files):
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from gateway.config import replace
+    from gateway.outbound.sender import OutboxSender
+    from gateway.outbound.transport import SmtpTransport
+    from tests.conftest import SinkHandler
+    from tests.helpers import free_port
+
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[str] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        logins.append(auth_data.login.decode())
+        return AuthResult(success=auth_data.login == b"gateway" and auth_data.password == b"s3cret")
+
+    handler = SinkHandler()
+    relay = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True,
+                       authenticator=authenticator, auth_required=True)
+    relay.start()
+    try:
+        queue_ack(processor)
+        configured = replace(settings, relay={"host": "127.0.0.1", "port": relay.port, "starttls": True,
+                                              "ca_file": cert, "username": "gateway", "password": "s3cret"})
+        sender = OutboxSender(store, configured, SmtpTransport(configured.relay), clock)
+        assert sender.run_once() == 1
+        sender.transport.close()
+    finally:
+        relay.stop()
+    assert logins == ["gateway"]
+    assert outbox_items(store)[0].status == OutboxStatus.SENT and len(handler.received) == 1
