@@ -99,7 +99,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: li
                 to=(customer.name, customer.address),
                 reply_to=reply_address(rt.secret, conversation.channel, conversation.ref),
                 message_id=make_message_id(rt.secret, conversation.ref, rt.settings.mail.domain),
-                in_reply_to=message.message_id, references=(*message.references, message.message_id))
+                in_reply_to=message.message_id,
+                references=tuple(r for r in (*message.references, message.message_id) if r))
             variables = {"customer_name": customer.name.split(" ")[0] if customer.name else "",
                          "subject": conversation.subject,
                          "reply_subject": reply_subject(conversation.subject or "Your message"), "ref": conversation.ref, "team": rt.settings.mail.name}
@@ -108,7 +109,7 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: li
             enqueue(tx, mail, conversation=conversation, kind="acknowledgement", mail_from="",
                     settings=rt.settings, now=now)
             conversation.acked_at = now
-            log.info("mid=%s conv=%s acknowledgement queued", message.message_id, conversation.ref)
+            log.info("mid=%s conv=%s acknowledgement queued", message.message_id or "-", conversation.ref)
 
 
 def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, now: datetime) -> None:

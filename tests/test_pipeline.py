@@ -123,3 +123,10 @@ def test_every_raw_message_ends_processed_duplicate_or_quarantined(processor, st
     with store.transaction() as tx:
         states = set(tx.exec(select(RawMessage.state)).all())
     assert states == {RawState.PROCESSED}
+
+
+def test_a_mail_without_message_id_gets_an_acknowledgement_without_empty_threading_headers(processor, store):
+    deliver(processor, make_mail(message_id=None))
+    [ack] = outbox_items(store)
+    headers = message_from_bytes(ack.raw, policy=default)
+    assert headers["In-Reply-To"] is None and headers["References"] is None
