@@ -19,8 +19,6 @@ class ConversationView:
     ref: str
     status: str
     is_new: bool
-    acknowledged: bool
-    reopened: bool
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,3 @@ class ConfigError(GatewayError):
 
 class StorageError(GatewayError):
     """The store could not durably keep something; the sender should retry later."""
-
-
-class TransientDeliveryError(GatewayError):
-    """The relay said 4xx or could not be reached; try again later."""
-
-
-class PermanentDeliveryError(GatewayError):
-    """The relay said 5xx; retrying will not help."""

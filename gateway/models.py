@@ -16,12 +16,6 @@ class RawState(StrEnum):
     QUARANTINED = "quarantined"
 
 
-class Source(StrEnum):
-    SMTP = "smtp"
-    PIPE = "pipe"
-    IMAP = "imap"
-
-
 class Direction(StrEnum):
     IN = "in"
     OUT = "out"
@@ -51,7 +45,8 @@ class RawMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     received_at: datetime
     source: str = Field(sa_type=String(10))
-    mail_from: str = Field(default="", sa_type=String(998))
+    # None: the way in did not say (a pipe without --from); "" is the null sender of bounces.
+    mail_from: str | None = Field(default=None, sa_type=String(998))
     rcpt_tos: list[str] = Field(default_factory=list, sa_type=JSON)
     peer: str = Field(default="", sa_type=String(200))
     size: int = 0

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from gateway.actions import Action, SendAcknowledgement
@@ -77,7 +77,7 @@ def _record(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, co
                       defects=defects, attachments=[a.__dict__ for a in msg.attachments])
     tx.add(message)
     tx.flush()
-    if conversation is not None:
+    if conversation is not None and not sender.is_machine:
         ours = settings.support_addresses
         people = {sender.address, *(a for a in msg.recipients if base_address(a) not in ours)} - {""}
         known = set(tx.exec(select(Participant.address).where(Participant.conversation_id == conversation.id)))
@@ -140,8 +140,7 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if match.reopen:
         conversation.status, conversation.resolved_at = Status.OPEN, None
     conversation.updated_at = now
-    view = ConversationView(conversation.ref, conversation.status, is_new, conversation.acked_at is not None,
-                            match.reopen)
+    view = ConversationView(conversation.ref, conversation.status, is_new)
     apply(tx, conversation, message, decide(Context(msg, sender, view, rt.settings, now)), rt, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)
@@ -208,7 +207,7 @@ class Processor:
             log.info("raw=%s lost a race (try %d), will process again", raw_id, tries)
             if tries >= 3:
                 self._quarantine(tx, raw_id, "kept conflicting with concurrent writers")
-        except StorageError:
+        except (StorageError, OperationalError):
             raise  # The database is unwell, not the message: leave it RECEIVED for the next pass.
         except Exception as exc:  # One bad message must never stop the queue.
             log.exception("raw=%s quarantined at processing", raw_id)

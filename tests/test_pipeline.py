@@ -130,3 +130,29 @@ def test_a_mail_without_message_id_gets_an_acknowledgement_without_empty_threadi
     [ack] = outbox_items(store)
     headers = message_from_bytes(ack.raw, policy=default)
     assert headers["In-Reply-To"] is None and headers["References"] is None
+
+
+def test_a_mail_without_a_sender_address_gets_no_acknowledgement(processor, store):
+    deliver(processor, make_mail(sender=""))
+    assert outbox_items(store) == []
+    assert len(conversations(store)) == 1
+
+
+def test_a_passing_database_error_leaves_the_message_for_the_next_pass_instead_of_quarantining_it(
+        processor, store, monkeypatch):
+    import gateway.pipeline
+    from sqlalchemy.exc import OperationalError
+
+    from gateway.errors import StorageError
+    from gateway.inbound.accept import Envelope, accept
+
+    def unwell(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    raw_id = accept(make_mail(), Envelope("a@x", ("support@example.com",), "", "smtp"), store=store,
+                    now=processor.rt.clock())
+    monkeypatch.setattr(gateway.pipeline, "process_in", unwell)
+    with pytest.raises(StorageError):
+        processor.run_once()
+    with store.transaction() as tx:
+        assert tx.get(RawMessage, raw_id).state == RawState.RECEIVED

@@ -10,6 +10,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
+from gateway.charset import clean
 from gateway.errors import StorageError
 from gateway.models import RawMessage
 from gateway.store import Store
@@ -19,15 +20,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Envelope:
-    mail_from: str
+    mail_from: str | None
     rcpt_tos: tuple[str, ...]
     peer: str
     source: str
 
 
+def _text(value: str) -> str:
+    """Envelope text as a database keeps it: raw 8-bit bytes decoded, NULs dropped."""
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return clean(value)[:998]
+
+
 def _row(raw: bytes, envelope: Envelope, now: datetime) -> RawMessage:
-    return RawMessage(received_at=now, source=envelope.source, mail_from=envelope.mail_from,
-                      rcpt_tos=list(envelope.rcpt_tos), peer=envelope.peer, size=len(raw), raw=raw)
+    return RawMessage(received_at=now, source=envelope.source,
+                      mail_from=None if envelope.mail_from is None else _text(envelope.mail_from),
+                      rcpt_tos=[_text(r) for r in envelope.rcpt_tos], peer=_text(envelope.peer),
+                      size=len(raw), raw=raw)
 
 
 def accept(raw: bytes, envelope: Envelope, *, store: Store, now: datetime) -> int:
@@ -79,10 +89,18 @@ class GroupCommitter:
                 batch.append(item)
             try:
                 ids = accept_many([(raw, env) for raw, env, _ in batch], store=self._store, now=self._clock())
-            except StorageError as exc:
-                for *_, future in batch:
-                    future.set_exception(exc)
-                continue
-            for (*_, future), raw_id in zip(batch, ids):
-                future.set_result(raw_id)
+            except StorageError:
+                # One message the store refuses must not cost the others their 250: try each alone.
+                for raw, env, future in batch:
+                    self._settle(future, lambda r=raw, e=env: accept(r, e, store=self._store, now=self._clock()))
+            else:
+                for (*_, future), raw_id in zip(batch, ids):
+                    future.set_result(raw_id)
             self._on_commit()
+
+    @staticmethod
+    def _settle(future: Future[int], store_one: Callable[[], int]) -> None:
+        try:
+            future.set_result(store_one())
+        except StorageError as exc:
+            future.set_exception(exc)

@@ -33,7 +33,7 @@ class InboundHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
         raw = envelope.original_content or b""
         # aiosmtpd reports the null sender of bounces and auto-replies as "<>"; we store it as "".
-        mail_from = "" if envelope.mail_from in (None, "<>") else envelope.mail_from
+        mail_from = "" if envelope.mail_from in (None, "<>") else str(envelope.mail_from)
         incoming = Envelope(mail_from=mail_from, rcpt_tos=tuple(envelope.rcpt_tos),
                             peer=str(session.peer[0]) if session.peer else "", source="smtp")
         try:

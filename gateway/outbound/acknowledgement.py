@@ -6,6 +6,6 @@ from gateway.decision import Context, Decision
 
 def acknowledge(ctx: Context) -> Decision:
     """Acknowledge a person's new conversation, once per conversation."""
-    if not ctx.sender.is_customer or not ctx.conversation.is_new or ctx.conversation.acknowledged:
+    if not ctx.sender.is_customer or not ctx.sender.address or not ctx.conversation.is_new:
         return Decision()
     return Decision(actions=(SendAcknowledgement(),))

@@ -58,7 +58,11 @@ class OutboxSender:
         """Deliver what is due now; return how many items were tried."""
         items = self._claim(self.clock())
         for item in items:
-            result = self.transport.send(item)
+            try:
+                result = self.transport.send(item)
+            except Exception as exc:  # A transport bug must not strand the rest of the claimed batch.
+                log.exception("mid=%s outbox=%s transport failed", item.message_id, item.id)
+                result = SendResult(Outcome.TEMPORARY, f"{type(exc).__name__}: {exc}")
             with self.store.transaction() as tx:
                 self._record(tx, tx.get(OutboxItem, item.id), result, self.clock())  # type: ignore[arg-type]
         if not items:

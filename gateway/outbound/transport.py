@@ -81,9 +81,15 @@ class SmtpTransport:
 
     def send(self, item: OutboxItem) -> SendResult:
         try:
-            refused = self._connection().sendmail(item.mail_from, item.rcpt_tos, item.raw)
+            client = self._connection()
+        except (OSError, smtplib.SMTPException) as exc:
+            # Unreachable, TLS or login trouble is the relay's or the config's, never this mail's: retry later.
+            self.close()
+            return SendResult(Outcome.TEMPORARY, f"{type(exc).__name__}: {exc}", connection_error=True)
+        try:
+            refused = client.sendmail(item.mail_from, item.rcpt_tos, item.raw)
         except smtplib.SMTPRecipientsRefused as exc:
-            code, text = next(iter(exc.recipients.values()))
+            code, text = next(iter(exc.recipients.values()), (550, "no recipients"))
             return _by_code(code, text)
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code in (421, -1):

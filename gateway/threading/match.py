@@ -126,11 +126,12 @@ def match_conversation(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos
     rule, conversation = _find(tx, msg, sender, rcpt_tos, settings, secret, now)
     if conversation is None:
         return Match(Rule.NEW)
+    if rule not in _PROVEN and not is_participant(tx, conversation, sender):
+        # Machine mail opens nothing; a person gets their own conversation, linked, seeing nothing of this one.
+        return Match(Rule.NEW) if sender.is_machine else Match(Rule.NEW_LINKED, linked_to=conversation)
     # Machine mail (a bounce about our reply, say) is recorded where it belongs but never reopens anything.
     if sender.is_machine:
         return Match(rule, conversation)
-    if rule not in _PROVEN and not is_participant(tx, conversation, sender):
-        return Match(Rule.NEW_LINKED, linked_to=conversation)
     if conversation.status == Status.RESOLVED and sender.is_customer:
         resolved_at = conversation.resolved_at or conversation.updated_at
         if now - resolved_at > settings.threading.reopen_window:

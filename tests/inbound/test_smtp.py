@@ -128,3 +128,17 @@ def test_smtp_offers_starttls_when_a_certificate_is_configured(settings, store, 
         controller.stop()
         committer.close()
     assert len(raw_rows(store)) == 1
+
+
+def test_a_raw_8bit_envelope_sender_is_stored_and_costs_nobody_else_their_250(smtp_gateway, store):
+    # smtplib cannot send raw 8-bit commands; speak the bytes ourselves, as a broken client would.
+    raw_client = smtplib.SMTP(smtp_gateway.hostname, smtp_gateway.port)
+    raw_client.ehlo()
+    raw_client.sock.sendall(b"MAIL FROM:<j\xfcrgen@example.org>\r\n")
+    assert raw_client.getreply()[0] == 250
+    assert raw_client.rcpt("support@example.com")[0] == 250
+    assert raw_client.data(make_mail())[0] == 250
+    raw_client.quit()
+    smtp_send(smtp_gateway.hostname, smtp_gateway.port, make_mail(message_id="<other@x>"), ["support@example.com"])
+    rows = raw_rows(store)
+    assert len(rows) == 2 and rows[0].mail_from == "j\ufffdrgen@example.org"

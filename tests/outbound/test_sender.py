@@ -156,3 +156,51 @@ def test_the_relay_is_reached_over_starttls_with_auth(processor, store, settings
         relay.stop()
     assert logins == ["gateway"]
     assert outbox_items(store)[0].status == OutboxStatus.SENT and len(handler.received) == 1
+
+
+def test_a_wrong_relay_password_defers_mail_instead_of_failing_it(processor, store, settings, clock, tls_files):
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from gateway.config import replace
+    from gateway.outbound.sender import OutboxSender
+    from gateway.outbound.transport import SmtpTransport
+    from tests.conftest import SinkHandler
+    from tests.helpers import free_port
+
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    relay = Controller(SinkHandler(), hostname="127.0.0.1", port=free_port(), tls_context=context,
+                       require_starttls=True, auth_required=True,
+                       authenticator=lambda *args: AuthResult(success=False))
+    relay.start()
+    try:
+        queue_ack(processor)
+        configured = replace(settings, relay={"host": "127.0.0.1", "port": relay.port, "starttls": True,
+                                              "ca_file": cert, "username": "gateway", "password": "wrong",
+                                              "timeout": timedelta(seconds=2)})
+        OutboxSender(store, configured, SmtpTransport(configured.relay), clock).run_once()
+    finally:
+        relay.stop()
+    [item] = outbox_items(store)
+    assert item.status == OutboxStatus.PENDING and item.attempts == 1
+    with store.transaction() as tx:
+        assert tx.exec(select(Note)).all() == [], "nothing failed: fixing the password sends it"
+
+
+def test_a_transport_that_raises_does_not_strand_the_batch(processor, store, settings, clock):
+    from gateway.outbound.sender import OutboxSender
+
+    class Broken:
+        def send(self, item):  # type: ignore[no-untyped-def]
+            raise StopIteration
+
+        def close(self) -> None:
+            pass
+
+    queue_ack(processor, 2)
+    assert OutboxSender(store, settings, Broken(), clock).run_once() == 2
+    assert {i.status for i in outbox_items(store)} == {OutboxStatus.PENDING}

@@ -149,3 +149,15 @@ def test_a_different_request_from_the_same_customer_opens_its_own_conversation(p
                                  body="The invoice charges us for twelve seats, but we cancelled four of them "
                                       "in January. Please send a corrected invoice.\n"))
     assert [m for _, m in placed(store)] == ["new", "new"]
+
+
+def test_machine_mail_from_a_stranger_neither_joins_nor_makes_them_a_participant(processor, store):
+    conversation, _ = first_conversation(processor)
+    deliver(processor, make_mail(sender=MALLORY, subject="Automatic reply", message_id="<m1@x>",
+                                 cc="Eve <eve@evil.example>", References="<req-1@customer.example>",
+                                 Auto_Submitted="auto-replied"), mail_from="")
+    deliver(processor, make_mail(sender=MALLORY, subject="Re: Printer offline", message_id="<m2@x>",
+                                 References="<req-1@customer.example>"), mail_from="mallory@evil.example")
+    kinds = [(m.kind, m.conversation_id, m.matched_by) for m in messages(store) if m.direction == "in"]
+    assert kinds[1] == ("auto_reply", None, None)
+    assert kinds[2][2] == "new-linked" and kinds[2][1] != conversation.id

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:05:00.153652
+Create Date: 2026-11-23 00:41:20.863545
 """
 from alembic import op
 import sqlalchemy as sa
@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('source', sa.String(length=10), nullable=False),
-    sa.Column('mail_from', sa.String(length=998), nullable=False),
+    sa.Column('mail_from', sa.String(length=998), nullable=True),
     sa.Column('rcpt_tos', sa.JSON(), nullable=False),
     sa.Column('peer', sa.String(length=200), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
