@@ -164,9 +164,11 @@ def load_config(path: Path | None, environ: typing.Mapping[str, str] | None = No
     origin: dict[str, str] = {}
     if path is not None:
         try:
-            data = tomllib.loads(Path(path).read_text())
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such file; create one with `gateway init --config {path}`") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read it ({exc})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
         for section, body in data.items():
@@ -182,7 +184,21 @@ def load_config(path: Path | None, environ: typing.Mapping[str, str] | None = No
         if section in section_names and key:
             values.setdefault(section, {})[key] = value
             origin[f"{section}.{key}"] = f"env {name}"
-    return _build(values, origin)
+    return _validate(_build(values, origin))
+
+
+def _validate(settings: Settings) -> Settings:
+    """The checks a type cannot express, each answered in one line that says how to fix it."""
+    if not settings.mail.addresses or not all("@" in a for a in settings.mail.addresses):
+        raise ConfigError("[mail] addresses: give at least one address, like [\"support@example.com\"]")
+    if settings.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"[logging] level: {settings.logging.level!r} is not DEBUG, INFO, WARNING or ERROR")
+    if not settings.database.url.startswith(("sqlite:///", "postgresql")):
+        raise ConfigError(f"[database] url: {settings.database.url!r} is neither sqlite:///PATH nor "
+                          "postgresql+psycopg://USER@HOST/DB")
+    if bool(settings.smtp.tls_cert) != bool(settings.smtp.tls_key):
+        raise ConfigError("[smtp] tls_cert and tls_key: set both (PEM files) to offer STARTTLS, or neither")
+    return settings
 
 
 def replace(settings: Settings, **sections: dict[str, object]) -> Settings:

@@ -53,9 +53,13 @@ async def _serve(settings: Settings) -> None:
     store = Store(settings.database.url)
     store.migrate()
     workers = WorkerProcess(settings, settings.mail.secret or store.shared_secret())
-    workers.start()
     committer = GroupCommitter(store, utc_now, on_commit=workers.wake.set)
-    server = await start_smtp(settings, committer)
+    try:
+        server = await start_smtp(settings, committer)
+    except BaseException:
+        committer.close()
+        raise
+    workers.start()
     log.info("listening for SMTP on %s:%d; relay %s:%d; database %s", settings.smtp.host, settings.smtp.port,
              settings.relay.host, settings.relay.port, store.engine.url.render_as_string(hide_password=True))
     stop = asyncio.Event()

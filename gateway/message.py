@@ -81,9 +81,9 @@ class ParsedMessage:
         return self.to + self.cc
 
 
-def message_ids(value: str) -> tuple[str, ...]:
-    """Every <id> in a Message-ID, In-Reply-To or References header, in order."""
-    return tuple(_MSGID.findall(value or ""))
+def message_ids(value: object) -> tuple[str, ...]:
+    """Every <id> in a Message-ID, In-Reply-To or References header, in order; absurdly long ones dropped."""
+    return tuple(i for i in _MSGID.findall(decode_header_value(value)) if len(i) <= 995)
 
 
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
@@ -187,8 +187,8 @@ def parse(raw: bytes) -> ParsedMessage:
         reply_to=tuple(a for _, a in _addresses(mime.get_all("Reply-To", []))),
         subject=" ".join(subject.split()),
         date=_date(mime.get("Date", "")),
-        in_reply_to=message_ids(str(mime.get("In-Reply-To", ""))),
-        references=message_ids(str(mime.get("References", ""))),
+        in_reply_to=message_ids(mime.get("In-Reply-To", "")),
+        references=message_ids(mime.get("References", "")),
         text=text,
         html=html,
         content_type=mime.get_content_type(),

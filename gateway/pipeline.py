@@ -17,9 +17,9 @@ from gateway.config import Settings
 from gateway.errors import StorageError
 from gateway.decision import Context, ConversationView
 from gateway.message import ParsedMessage, parse
-from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
-                            RawMessage, RawState, Status)
-from gateway.outbound.compose import Envelope, compose
+from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Note,
+                            Participant, RawMessage, RawState, Status)
+from gateway.outbound.compose import Addressing, compose
 from gateway.outbound.outbox import enqueue
 from gateway.reply_token import make_message_id, new_ref, reply_address
 from gateway.rules import decide
@@ -47,7 +47,7 @@ class Runtime:
 def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
     customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first()
     if customer is None:
-        customer = Customer(address=sender.address, name=sender.name, created_at=now)
+        customer = Customer(address=sender.address[:320], name=sender.name[:200], created_at=now)
         tx.add(customer)
         tx.flush()
     return customer
@@ -70,7 +70,8 @@ def _record(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, co
     defects = [*msg.defects, *(["MessageIdReused"] if reused else [])]
     message = Message(raw_id=raw.id, conversation_id=conversation.id if conversation else None,
                       message_key=message_key(msg, digest, reused), message_id=msg.message_id,
-                      direction=Direction.IN, kind=sender.kind, sender=msg.from_address, sender_name=msg.from_name,
+                      direction=Direction.IN, kind=sender.kind, sender=msg.from_address[:320],
+                      sender_name=msg.from_name[:200],
                       recipients=recipients, subject=msg.subject, text=msg.text, sent_at=msg.date,
                       created_at=raw.received_at, matched_by=rule if conversation else None, content_hash=digest,
                       in_reply_to=msg.in_reply_to[0] if msg.in_reply_to else "", references=list(msg.references),
@@ -94,7 +95,14 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: li
         if isinstance(action, SendAcknowledgement):
             customer = tx.get(Customer, conversation.customer_id)
             assert customer is not None
-            envelope = Envelope(
+            if not customer.address.isascii():
+                # Such an address needs SMTPUTF8 all the way to the customer; we do not send that yet.
+                tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_acknowledged",
+                            body=f"No acknowledgement sent: {customer.address} needs SMTPUTF8."))
+                log.warning("mid=%s conv=%s no acknowledgement: non-ASCII address", message.message_id or "-",
+                            conversation.ref)
+                continue
+            addressing = Addressing(
                 from_name=rt.settings.mail.name, from_address=conversation.channel,
                 to=(customer.name, customer.address),
                 reply_to=reply_address(rt.secret, conversation.channel, conversation.ref),
@@ -104,7 +112,7 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: li
             variables = {"customer_name": customer.name.split(" ")[0] if customer.name else "",
                          "subject": conversation.subject,
                          "reply_subject": reply_subject(conversation.subject or "Your message"), "ref": conversation.ref, "team": rt.settings.mail.name}
-            mail = compose(action.template, variables, envelope, now, automatic=True)
+            mail = compose(action.template, variables, addressing, now, automatic=True)
             # RFC 3834: automatic replies go out with a null envelope sender, so nothing answers them.
             enqueue(tx, mail, conversation=conversation, kind="acknowledgement", mail_from="",
                     settings=rt.settings, now=now)
@@ -152,7 +160,7 @@ class Processor:
     # How long one write transaction may hold the store: on SQLite, SMTP's commit waits behind it.
     HOLD = 0.015
 
-    def __init__(self, rt: Runtime, batch: int = 50, on_processed: Callable[[], None] | None = None) -> None:
+    def __init__(self, rt: Runtime, batch: int = 20, on_processed: Callable[[], None] | None = None) -> None:
         self.rt, self.batch, self.on_processed = rt, batch, on_processed
         self._conflicts: dict[int, int] = {}
 
@@ -176,7 +184,7 @@ class Processor:
         return len(rows)
 
     def process(self, raw_id: int) -> None:
-        """Process one stored message by id (the CLI's reprocess, and tests)."""
+        """Process one stored message by id, on its own."""
         with self.rt.store.reading() as tx:
             raw = tx.exec(select(RawMessage.raw).where(RawMessage.id == raw_id)).first() or b""
         with self.rt.store.transaction() as tx:

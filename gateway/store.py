@@ -15,7 +15,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
 from gateway.errors import StorageError
@@ -100,11 +100,9 @@ class Store:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A session for reads only: it never waits for, or blocks, a writer."""
+        # Closing ends the transaction without expiring what was loaded (a rollback would).
         with Session(self._reader, expire_on_commit=False) as tx:
-            try:
-                yield tx
-            finally:
-                tx.rollback()
+            yield tx
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (safe to run from several instances)."""
@@ -119,12 +117,16 @@ class Store:
 
     def shared_secret(self) -> str:
         """The token secret kept in the database, created once by whichever instance comes first."""
-        with self.transaction() as tx:
-            row = tx.get(SettingValue, "secret")
-            if row is None:
-                row = SettingValue(key="secret", value=secrets.token_hex(32))
-                tx.add(row)
-            return row.value
+        try:
+            with self.transaction() as tx:
+                row = tx.get(SettingValue, "secret")
+                if row is None:
+                    row = SettingValue(key="secret", value=secrets.token_hex(32))
+                    tx.add(row)
+                return row.value
+        except IntegrityError:  # Another instance created it at the same moment: use theirs.
+            with self.reading() as tx:
+                return tx.get(SettingValue, "secret").value  # type: ignore[union-attr]
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 
 from gateway.config import Settings, replace
 from gateway.inbound.accept import GroupCommitter
-from gateway.inbound.smtp import smtp_factory
+from gateway.inbound.smtp import smtp_factory, tls_context
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.transport import MemoryTransport, SmtpTransport
 from gateway.pipeline import Processor, Runtime
@@ -130,7 +130,7 @@ class GatewayController(Controller):
         super().__init__(None, hostname="127.0.0.1", port=free_port())
 
     def factory(self) -> SMTP:
-        return smtp_factory(self.settings, self.committer)
+        return smtp_factory(self.settings, self.committer, tls_context(self.settings))
 
 
 @pytest.fixture

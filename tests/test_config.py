@@ -68,6 +68,10 @@ def test_a_key_with_an_underscore_is_reachable_from_the_environment():
     ("[threading]\nwindow = \"a week\"\n", {}, "write it like 30m, 4h or 7d"),
     ("[smtp\nport = 25\n", {}, "not valid TOML"),
     ("", {"GATEWAY_SMTP_PORT": "x"}, "[smtp] port"),
+    ("", {"GATEWAY_MAIL_ADDRESSES": ""}, "[mail] addresses"),
+    ("[logging]\nlevel = \"loud\"\n", {}, "[logging] level"),
+    ("[database]\nurl = \"mysql://x/y\"\n", {}, "[database] url"),
+    ("[smtp]\ntls_cert = \"c.pem\"\n", {}, "set both"),
 ])
 def test_a_bad_config_is_one_line_saying_what_and_where(tmp_path, text, env, says):
     with pytest.raises(ConfigError) as error:

@@ -124,3 +124,22 @@ def test_after_sigkill_every_accepted_message_is_kept_and_acknowledged_exactly_o
     # Like any MTA, a kill between the relay's 250 and our record of it resends that one item, byte for byte
     # (same Message-ID, so mail clients show it once); it is at most the one item in flight.
     assert sum(n - 1 for n in ack_ids.values()) <= 1
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"GATEWAY_SMTP_TLS_CERT": "/nope/cert.pem", "GATEWAY_SMTP_TLS_KEY": "/nope/key.pem"}, "cannot load them"),
+    ({}, "cannot listen on"),
+])
+def test_serve_refuses_to_start_with_one_line_saying_why(database_url, store, tmp_path, env, says):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1] if not env else free_port()
+        done = subprocess.run([sys.executable, "-m", "gateway", "serve"], capture_output=True, timeout=60,
+                              env={**os.environ, "GATEWAY_DATABASE_URL": database_url,
+                                   "GATEWAY_SMTP_PORT": str(port), **env})
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.decode().splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and says in errors[0] and "Traceback" not in done.stderr.decode()

@@ -156,3 +156,16 @@ def test_a_passing_database_error_leaves_the_message_for_the_next_pass_instead_o
         processor.run_once()
     with store.transaction() as tx:
         assert tx.get(RawMessage, raw_id).state == RawState.RECEIVED
+
+
+def test_broken_ids_and_an_international_address_are_flagged_not_quarantined(processor, store):
+    from gateway.models import Note
+
+    raw = make_mail(sender="Jos\u00e9 <jos\u00e9@caf\u00e9.example>", message_id=None).replace(
+        b"Subject:", b"References: <caf\xe9@x> <" + b"y" * 1200 + b"@x>\r\nSubject:")
+    raw_id = deliver(processor, raw)
+    with store.transaction() as tx:
+        assert tx.get(RawMessage, raw_id).state == RawState.PROCESSED
+        [note] = tx.exec(select(Note)).all()
+    assert note.kind == "not_acknowledged"
+    assert outbox_items(store) == []

@@ -23,3 +23,6 @@ def main() -> None:
     except GatewayError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
+    except OSError as exc:  # A file that cannot be written, a port in use: the system's words, in one line.
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -35,7 +35,7 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
              .join(counts, counts.c.conversation_id == Conversation.id, isouter=True))
     if status is not None:
         query = query.where(Conversation.status == status.value)
-    with store.transaction() as tx:
+    with store.reading() as tx:
         rows = tx.exec(query.order_by(col(Conversation.updated_at).desc()).limit(limit)).all()
     if json_:
         for c, customer, n in rows:
@@ -57,7 +57,7 @@ def show(ref: Annotated[str, typer.Argument(help="The conversation's reference, 
     Example: gateway conversations show K7Q2M9XA
     """
     store = open_store(settings_from(config))
-    with store.transaction() as tx:
+    with store.reading() as tx:
         record = next(conversation_records(tx, [ref]), None)
     if record is None:
         fail(f"no conversation {ref!r}; `gateway conversations list` shows the refs")

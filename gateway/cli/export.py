@@ -28,7 +28,7 @@ def export(out: Annotated[Path, typer.Argument(help="The file to write, or - for
     store = open_store(settings_from(config))
     stream = sys.stdout if str(out) == "-" else out.open("w", encoding="utf-8")
     count = 0
-    with store.transaction() as tx, stream:
+    with store.reading() as tx, stream:
         for record in conversation_records(tx):
             stream.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
             count += 1

@@ -12,7 +12,8 @@ import typer
 from gateway.cli.common import ConfigOption, config_path, fail, open_store, settings_from, setup_logging
 from gateway.config import DEFAULT_CONFIG_TEXT, load_config
 from gateway.daemon import serve as run_daemon
-from gateway.inbound.pipe import inject as inject_message
+from gateway.inbound.pipe import EX_TEMPFAIL, inject as inject_message
+from gateway.store import Store
 
 log = logging.getLogger("gateway.cli")
 
@@ -49,7 +50,8 @@ def serve(config: ConfigOption = None) -> None:
 
 
 def inject(config: ConfigOption = None,
-           sender: Annotated[str, typer.Option("--from", help="The envelope sender, e.g. Postfix's ${sender}.")] = "",
+           sender: Annotated[str | None, typer.Option(
+               "--from", help="The envelope sender, e.g. Postfix's ${sender} (empty for bounces).")] = None,
            recipient: Annotated[list[str] | None, typer.Option(
                "--to", help="An envelope recipient, e.g. Postfix's ${recipient}; repeatable.")] = None) -> None:
     """Accept one message on stdin (for an MTA pipe transport).
@@ -57,14 +59,16 @@ def inject(config: ConfigOption = None,
     Exits 0 when stored, 75 (EX_TEMPFAIL: the MTA retries) when storage failed,
     65 (EX_DATAERR) when the input is not mail. Example: gateway inject < message.eml
     """
-    settings = settings_from(config)
-    setup_logging(settings)
+    raw = sys.stdin.buffer.read()
     try:
-        store = open_store(settings)
-    except Exception as exc:  # No store means "try later" to the MTA, never a lost message.
-        log.error("cannot open the store, the MTA will retry: %s", exc)
-        raise typer.Exit(75) from None
-    code = inject_message(sys.stdin.buffer.read(), store=store, mail_from=sender, rcpt_tos=tuple(recipient or ()))
+        settings = load_config(config_path(config))
+        setup_logging(settings)
+        store = Store(settings.database.url)
+        store.migrate()
+    except Exception as exc:  # To an MTA any other exit code is a bounce: "try later" keeps the mail.
+        print(f"error: cannot store the message now, the MTA will retry: {exc}", file=sys.stderr)
+        raise typer.Exit(EX_TEMPFAIL) from None
+    code = inject_message(raw, store=store, mail_from=sender, rcpt_tos=tuple(recipient or ()))
     store.dispose()
     raise typer.Exit(code)
 

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
 
 
-def inject(raw: bytes, *, store: Store, mail_from: str = "", rcpt_tos: tuple[str, ...] = ()) -> int:
+def inject(raw: bytes, *, store: Store, mail_from: str | None = None, rcpt_tos: tuple[str, ...] = ()) -> int:
     """Store one message; the exit code tells the MTA to forget it (0), bounce it (65) or retry (75)."""
     if not raw.strip() or not parse(raw).looks_like_mail:
         log.error("stdin is not a mail message (%d bytes); nothing stored", len(raw))

@@ -10,7 +10,7 @@ from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
 
 from gateway.classify import base_address
 from gateway.config import Settings
-from gateway.errors import StorageError
+from gateway.errors import ConfigError, StorageError
 from gateway.inbound.accept import Envelope, GroupCommitter
 
 log = logging.getLogger(__name__)
@@ -55,22 +55,31 @@ class GatewaySMTP(SMTP):
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The STARTTLS context, loaded once at start so a bad certificate is one line, not dropped sessions."""
     if not (settings.smtp.tls_cert and settings.smtp.tls_key):
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(settings.smtp.tls_cert, settings.smtp.tls_key)
+    try:
+        context.load_cert_chain(settings.smtp.tls_cert, settings.smtp.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"[smtp] tls_cert/tls_key: cannot load them ({exc})") from None
     return context
 
 
-def smtp_factory(settings: Settings, committer: GroupCommitter) -> GatewaySMTP:
+def smtp_factory(settings: Settings, committer: GroupCommitter,
+                 context: ssl.SSLContext | None = None) -> GatewaySMTP:
     """One aiosmtpd SMTP protocol per connection, with our limits and extensions."""
-    context = tls_context(settings)
     return GatewaySMTP(InboundHandler(settings, committer), data_size_limit=settings.smtp.max_message_size,
                 enable_SMTPUTF8=True, decode_data=False, ident="support-gateway",
                 tls_context=context, require_starttls=False, hostname=None)
 
 
 async def start_smtp(settings: Settings, committer: GroupCommitter) -> asyncio.Server:
+    context = tls_context(settings)
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: smtp_factory(settings, committer),
-                                    host=settings.smtp.host, port=settings.smtp.port)
+    try:
+        return await loop.create_server(lambda: smtp_factory(settings, committer, context),
+                                        host=settings.smtp.host, port=settings.smtp.port)
+    except OSError as exc:
+        raise ConfigError(f"[smtp] cannot listen on {settings.smtp.host}:{settings.smtp.port} ({exc.strerror}); "
+                          "is another gateway running? Choose another port with [smtp] port") from None

@@ -19,7 +19,7 @@ _env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), undefined=Strict
 
 
 @dataclass(frozen=True)
-class Envelope:
+class Addressing:
     """Who the mail is from and to, and where it sits in the thread."""
 
     from_name: str
@@ -38,24 +38,24 @@ def render(name: str, variables: dict[str, object]) -> tuple[str, str]:
     return " ".join(subject.split()), text
 
 
-def compose(name: str, variables: dict[str, object], envelope: Envelope, now: datetime,
+def compose(name: str, variables: dict[str, object], addressing: Addressing, now: datetime,
             automatic: bool) -> EmailMessage:
     """One mail, ready for the outbox; automatic mail says so in its headers (RFC 3834)."""
     subject, text = render(name, variables)
     mail = EmailMessage()
-    mail["From"] = formataddr((envelope.from_name, envelope.from_address))
-    mail["To"] = formataddr(envelope.to)
+    mail["From"] = formataddr((addressing.from_name, addressing.from_address))
+    mail["To"] = formataddr(addressing.to)
     mail["Subject"] = subject
     mail["Date"] = format_datetime(now)
-    mail["Message-ID"] = envelope.message_id
-    mail["Reply-To"] = formataddr((envelope.from_name, envelope.reply_to))
-    if envelope.in_reply_to:
-        mail["In-Reply-To"] = envelope.in_reply_to
-    if envelope.references:
+    mail["Message-ID"] = addressing.message_id
+    mail["Reply-To"] = formataddr((addressing.from_name, addressing.reply_to))
+    if addressing.in_reply_to:
+        mail["In-Reply-To"] = addressing.in_reply_to
+    if addressing.references:
         # Keep the first and the newest ids: some servers refuse very long References headers.
-        refs = envelope.references
+        refs = addressing.references
         mail["References"] = " ".join(refs if len(refs) <= 20 else (refs[0], *refs[-19:]))
-    mail[LOOP_HEADER] = envelope.from_address
+    mail[LOOP_HEADER] = addressing.from_address
     if automatic:
         mail["Auto-Submitted"] = "auto-replied"
         mail["X-Auto-Response-Suppress"] = "All"

@@ -26,7 +26,7 @@ def enqueue(tx: Session, mail: EmailMessage, *, conversation: Conversation, kind
     tx.add(item)
     tx.add(Message(conversation_id=conversation.id, message_key=normalise_id(mail["Message-ID"]),
                    message_id=mail["Message-ID"], direction=Direction.OUT, kind=kind,
-                   sender=settings.mail.addresses[0], recipients=rcpt_tos, subject=str(mail["Subject"]),
+                   sender=conversation.channel, recipients=rcpt_tos, subject=str(mail["Subject"]),
                    text=mail.get_content() if not mail.is_multipart() else "", created_at=now, sent_at=now,
                    in_reply_to=mail.get("In-Reply-To", ""), references=str(mail.get("References", "")).split()))
     return item

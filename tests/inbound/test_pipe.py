@@ -41,3 +41,19 @@ def test_inject_exits_75_when_the_store_cannot_be_reached_so_the_mta_retries(tmp
     done = inject(f"sqlite:///{tmp_path}/missing-dir/x.db", make_mail())
     assert done.returncode == 75
     assert b"Traceback" not in done.stderr
+
+
+def test_inject_without_an_envelope_sender_treats_a_person_as_a_person(database_url, store, settings, clock):
+    from gateway.pipeline import Processor, Runtime
+    from tests.helpers import outbox_items, run_until_idle
+
+    assert inject(database_url, make_mail()).returncode == 0
+    run_until_idle(Processor(Runtime(store, settings, "s", clock)).run_once)
+    assert len(outbox_items(store)) == 1, "unknown is not the null sender of a bounce"
+
+
+def test_inject_exits_75_on_a_bad_config_so_the_mta_keeps_the_mail(database_url, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[smtp]\nport = 'x'\n")
+    done = inject(database_url, make_mail(), "--config", str(bad))
+    assert done.returncode == 75 and b"[smtp] port" in done.stderr and b"Traceback" not in done.stderr
