@@ -7,6 +7,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -133,15 +134,23 @@ class GatewayController(Controller):
         return smtp_factory(self.settings, self.committer, tls_context(self.settings))
 
 
-@pytest.fixture
-def smtp_gateway(settings, store, clock) -> Iterator[GatewayController]:
-    """The gateway's real SMTP listener on a loopback port, storing into the test's store."""
+@contextmanager
+def listening(settings: Settings, store: Store, clock: FixedClock) -> Iterator[GatewayController]:
+    """The gateway's real SMTP listener on a loopback port, storing into `store`, for the block's length."""
     committer = GroupCommitter(store, clock, on_commit=lambda: None)
     controller = GatewayController(settings, committer)
     controller.start()
-    yield controller
-    controller.stop()
-    committer.close()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+        committer.close()
+
+
+@pytest.fixture
+def smtp_gateway(settings, store, clock) -> Iterator[GatewayController]:
+    with listening(settings, store, clock) as controller:
+        yield controller
 
 
 @pytest.fixture(scope="session")

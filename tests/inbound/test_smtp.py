@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 
 import pytest
 from sqlmodel import select
 
+from gateway.config import replace
 from gateway.errors import StorageError
 from gateway.models import RawMessage, RawState
+from tests.conftest import listening
 from tests.helpers import make_mail, smtp_send
 
 pytestmark = pytest.mark.integration
@@ -60,24 +63,13 @@ def test_smtp_accepts_plus_tagged_support_addresses(smtp_gateway):
 
 
 def test_smtp_refuses_a_message_over_the_size_limit_with_552_5_3_4(settings, store, clock):
-    from gateway.config import replace
-    from gateway.inbound.accept import GroupCommitter
-    from tests.conftest import GatewayController
-
     small = replace(settings, smtp={"max_message_size": 2000})
-    committer = GroupCommitter(store, clock, on_commit=lambda: None)
-    controller = GatewayController(small, committer)
-    controller.start()
-    try:
-        with smtplib.SMTP(controller.hostname, controller.port) as client:
-            client.ehlo()
-            assert client.has_extn("size")
-            client.mail("anne@customer.example")
-            client.rcpt("support@example.com")
-            code, reply = client.data(make_mail(body=("x" * 70 + "\n") * 80))
-    finally:
-        controller.stop()
-        committer.close()
+    with listening(small, store, clock) as controller, smtplib.SMTP(controller.hostname, controller.port) as client:
+        client.ehlo()
+        assert client.has_extn("size")
+        client.mail("anne@customer.example")
+        client.rcpt("support@example.com")
+        code, reply = client.data(make_mail(body=("x" * 70 + "\n") * 80))
     assert (code, reply) == (552, b"5.3.4 Message too big for this system")
     assert raw_rows(store) == []
 
@@ -107,26 +99,13 @@ def test_smtp_answers_451_when_the_store_fails_so_the_sender_retries(smtp_gatewa
 
 
 def test_smtp_offers_starttls_when_a_certificate_is_configured(settings, store, clock, tls_files):
-    import ssl
-
-    from gateway.config import replace
-    from gateway.inbound.accept import GroupCommitter
-    from tests.conftest import GatewayController
-
     cert, key = tls_files
     with_tls = replace(settings, smtp={"tls_cert": cert, "tls_key": key})
-    committer = GroupCommitter(store, clock, on_commit=lambda: None)
-    controller = GatewayController(with_tls, committer)
-    controller.start()
-    try:
-        with smtplib.SMTP(controller.hostname, controller.port) as client:
-            client.ehlo()
-            assert client.has_extn("starttls")
-            client.starttls(context=ssl.create_default_context(cafile=cert))
-            client.sendmail("anne@customer.example", ["support@example.com"], make_mail())
-    finally:
-        controller.stop()
-        committer.close()
+    with listening(with_tls, store, clock) as controller, smtplib.SMTP(controller.hostname, controller.port) as client:
+        client.ehlo()
+        assert client.has_extn("starttls")
+        client.starttls(context=ssl.create_default_context(cafile=cert))
+        client.sendmail("anne@customer.example", ["support@example.com"], make_mail())
     assert len(raw_rows(store)) == 1
 
 
