@@ -7,8 +7,8 @@ import logging
 import multiprocessing
 import os
 import signal
-from datetime import UTC, datetime
 
+from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.inbound.accept import GroupCommitter
 from gateway.inbound.smtp import start_smtp
@@ -17,10 +17,6 @@ from gateway.worker_process import run_workers
 
 log = logging.getLogger(__name__)
 _spawn = multiprocessing.get_context("spawn")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class WorkerProcess:

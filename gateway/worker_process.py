@@ -8,7 +8,9 @@ import os
 import signal
 from multiprocessing.synchronize import Event
 
+from gateway.clock import utc_now
 from gateway.config import Settings
+from gateway.logs import setup_logging
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.transport import SmtpTransport
 from gateway.pipeline import Processor, Runtime
@@ -31,9 +33,6 @@ def _die_with_parent(parent: int) -> None:
 
 def run_workers(settings: Settings, secret: str, wake: Event, stop: Event, parent: int) -> None:
     """Entry point of the worker process: run until `stop` is set, SIGTERM arrives, or the parent dies."""
-    from gateway.cli.common import setup_logging
-    from gateway.daemon import utc_now
-
     _die_with_parent(parent)
     # Ctrl-C reaches the whole process group; the daemon decides when we stop and tells us through `stop`.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

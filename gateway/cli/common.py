@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -50,11 +49,3 @@ def open_store(settings: Settings) -> Store:
 def fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
-
-
-def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.logging.level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The storage libraries log each statement at INFO; that is not an event of ours.
-    for noisy in ("alembic", "sqlalchemy", "mail-parser", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)

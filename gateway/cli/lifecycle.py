@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import ConfigOption, config_path, fail, open_store, settings_from, setup_logging
+from gateway.cli.common import ConfigOption, config_path, fail, open_store, settings_from
+from gateway.logs import setup_logging
 from gateway.config import DEFAULT_CONFIG_TEXT, load_config
 from gateway.daemon import serve as run_daemon
 from gateway.inbound.pipe import EX_TEMPFAIL, inject as inject_message
