@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import multiprocessing
 import os
@@ -10,6 +11,7 @@ import signal
 
 from gateway.clock import utc_now
 from gateway.config import Settings
+from gateway.errors import ConfigError
 from gateway.inbound.accept import GroupCommitter
 from gateway.inbound.smtp import start_smtp
 from gateway.store import Store
@@ -45,8 +47,24 @@ class WorkerProcess:
                 self.process.terminate()
 
 
+def _sole_server(store: Store) -> int | None:
+    """On SQLite, refuse a second `serve`: it would take over the first one's mail in flight."""
+    path = store.engine.url.database if store.is_sqlite else None
+    if not path or path == ":memory:":
+        return None
+    fd = os.open(path + ".serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(f"another `gateway serve` is running on {path}; SQLite allows one gateway "
+                          "(several gateways need PostgreSQL)") from None
+    return fd  # Held until this process ends, however it ends.
+
+
 async def _serve(settings: Settings) -> None:
     store = Store(settings.database.url)
+    _sole_server(store)
     store.migrate()
     workers = WorkerProcess(settings, settings.mail.secret or store.shared_secret())
     committer = GroupCommitter(store, utc_now, on_commit=workers.wake.set)

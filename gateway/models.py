@@ -85,7 +85,6 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
-    acked_at: datetime | None = None
     linked_to_id: int | None = Field(default=None, foreign_key="conversation.id")
 
 

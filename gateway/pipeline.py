@@ -14,19 +14,18 @@ from sqlmodel import Session, col, select
 from gateway.actions import Action, SendAcknowledgement
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
-from gateway.errors import StorageError
 from gateway.decision import Context, ConversationView
+from gateway.errors import StorageError
 from gateway.message import ParsedMessage, parse
-from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Note,
-                            Participant, RawMessage, RawState, Status)
-from gateway.outbound.compose import Addressing, compose
-from gateway.outbound.outbox import enqueue
-from gateway.reply_token import make_message_id, new_ref, reply_address
+from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
+                            RawMessage, RawState, Status)
+from gateway.outbound.acknowledgement import queue_acknowledgement
+from gateway.reply_token import new_ref
 from gateway.rules import decide
 from gateway.store import Store
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
 from gateway.threading.match import Match, Rule, match_conversation
-from gateway.threading.subject import base_subject, reply_subject, without_refs
+from gateway.threading.subject import base_subject, without_refs
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +55,9 @@ def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
 def _open_conversation(tx: Session, msg: ParsedMessage, sender: Sender, match: Match,
                        now: datetime) -> Conversation:
     customer = _customer(tx, sender, now)
-    conversation = Conversation(ref=new_ref(), subject=without_refs(msg.subject), subject_key=base_subject(msg.subject)[:200],
-                                customer_id=customer.id, channel=sender.channel, created_at=now, updated_at=now,
+    conversation = Conversation(ref=new_ref(), subject=without_refs(msg.subject),
+                                subject_key=base_subject(msg.subject)[:200], customer_id=customer.id,
+                                channel=sender.channel, created_at=now, updated_at=now,
                                 linked_to_id=match.linked_to.id if match.linked_to else None)
     tx.add(conversation)
     tx.flush()
@@ -94,30 +94,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: li
     for action in actions:
         if isinstance(action, SendAcknowledgement):
             customer = tx.get(Customer, conversation.customer_id)
-            assert customer is not None
-            if not customer.address.isascii():
-                # Such an address needs SMTPUTF8 all the way to the customer; we do not send that yet.
-                tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_acknowledged",
-                            body=f"No acknowledgement sent: {customer.address} needs SMTPUTF8."))
-                log.warning("mid=%s conv=%s no acknowledgement: non-ASCII address", message.message_id or "-",
-                            conversation.ref)
-                continue
-            addressing = Addressing(
-                from_name=rt.settings.mail.name, from_address=conversation.channel,
-                to=(customer.name, customer.address),
-                reply_to=reply_address(rt.secret, conversation.channel, conversation.ref),
-                message_id=make_message_id(rt.secret, conversation.ref, rt.settings.mail.domain),
-                in_reply_to=message.message_id,
-                references=tuple(r for r in (*message.references, message.message_id) if r))
-            variables = {"customer_name": customer.name.split(" ")[0] if customer.name else "",
-                         "subject": conversation.subject,
-                         "reply_subject": reply_subject(conversation.subject or "Your message"), "ref": conversation.ref, "team": rt.settings.mail.name}
-            mail = compose(action.template, variables, addressing, now, automatic=True)
-            # RFC 3834: automatic replies go out with a null envelope sender, so nothing answers them.
-            enqueue(tx, mail, conversation=conversation, kind="acknowledgement", mail_from="",
-                    settings=rt.settings, now=now)
-            conversation.acked_at = now
-            log.info("mid=%s conv=%s acknowledgement queued", message.message_id or "-", conversation.ref)
+            assert customer is not None, "a conversation that gets an acknowledgement has a customer"
+            queue_acknowledgement(tx, action, conversation, customer, message, rt.settings, rt.secret, now)
 
 
 def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, now: datetime) -> None:

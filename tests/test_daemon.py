@@ -143,3 +143,19 @@ def test_serve_refuses_to_start_with_one_line_saying_why(database_url, store, tm
     assert done.returncode == 1
     errors = [line for line in done.stderr.decode().splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and says in errors[0] and "Traceback" not in done.stderr.decode()
+
+
+def test_a_second_serve_on_the_same_sqlite_file_refuses_in_one_line(database_url, store, relay_sink, tmp_path):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("several gateways on one PostgreSQL database are meant to run together")
+    first = Daemon(database_url, relay_sink.port, tmp_path / "first.log")
+    first.start()
+    try:
+        second = subprocess.run([sys.executable, "-m", "gateway", "serve"], capture_output=True, timeout=60,
+                                env={**first.env, "GATEWAY_SMTP_PORT": str(free_port())})
+    finally:
+        first.signal(signal.SIGTERM)
+    assert second.returncode == 1
+    assert [line for line in second.stderr.decode().splitlines() if line.startswith("error:")] == [
+        f"error: another `gateway serve` is running on {database_url.removeprefix('sqlite:///')}; "
+        "SQLite allows one gateway (several gateways need PostgreSQL)"]

@@ -48,8 +48,8 @@ def _by_references(tx: Session, msg: ParsedMessage) -> Conversation | None:
     ids = [normalise_id(i) for i in (*msg.in_reply_to, *reversed(msg.references))]
     if not ids:
         return None
-    found = {m.message_key: m.conversation_id for m in tx.exec(
-        select(Message).where(col(Message.message_key).in_(ids), col(Message.conversation_id).is_not(None)))}
+    found = dict(tx.exec(select(Message.message_key, Message.conversation_id).where(
+        col(Message.message_key).in_(ids), col(Message.conversation_id).is_not(None))).all())
     for key in ids:
         if key in found:
             return tx.get(Conversation, found[key])

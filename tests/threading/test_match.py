@@ -107,22 +107,23 @@ def test_a_stranger_referencing_a_conversation_gets_a_new_linked_one_and_sees_no
     assert b"my printer says" not in mallory_ack.raw and old.ref.encode() not in mallory_ack.raw
 
 
-def test_a_customer_reply_to_a_resolved_conversation_reopens_it(processor, store, clock):
+def reply_after_resolution(processor, store, clock, days: int) -> None:
+    """Resolve the customer's conversation, then let `days` pass before she replies to our mail."""
     conversation, ack_id = first_conversation(processor)
     resolve(store, conversation.id, clock)
-    clock.advance(days=3)
-    deliver(processor, make_mail(sender=ANNE, subject="Re: Printer offline", message_id="<o1@x>",
+    clock.advance(days=days)
+    deliver(processor, make_mail(sender=ANNE, subject="Re: Printer offline", message_id=f"<after-{days}@x>",
                                  In_Reply_To=ack_id))
+
+
+def test_a_customer_reply_to_a_resolved_conversation_reopens_it(processor, store, clock):
+    reply_after_resolution(processor, store, clock, days=3)
     [again] = conversations(store)
     assert again.status == Status.OPEN and again.resolved_at is None
 
 
 def test_a_reply_long_after_resolution_opens_a_new_linked_conversation(processor, store, clock):
-    conversation, ack_id = first_conversation(processor)
-    resolve(store, conversation.id, clock)
-    clock.advance(days=31)
-    deliver(processor, make_mail(sender=ANNE, subject="Re: Printer offline", message_id="<o2@x>",
-                                 In_Reply_To=ack_id))
+    reply_after_resolution(processor, store, clock, days=31)
     old, new = conversations(store)
     assert old.status == Status.RESOLVED
     assert new.linked_to_id == old.id and placed(store)[-1] == (new.ref, "new-linked")

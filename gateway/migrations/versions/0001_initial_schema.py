@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:41:20.863545
+Create Date: 2026-11-23 00:50:25.437035
 """
 from alembic import op
 import sqlalchemy as sa
@@ -69,7 +69,6 @@ def upgrade() -> None:
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('first_response_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('resolved_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('acked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('linked_to_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.ForeignKeyConstraint(['linked_to_id'], ['conversation.id'], ),
