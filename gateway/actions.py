@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.agents.collision import ColleagueReply
+from gateway.agents.roster import AgentView
+from gateway.models import ScheduledState
+
 
 @dataclass(frozen=True)
 class SendAcknowledgement:
@@ -12,4 +16,79 @@ class SendAcknowledgement:
     template: str = "acknowledgement"
 
 
-Action = SendAcknowledgement
+@dataclass(frozen=True)
+class NotifyAgents:
+    """Forward the customer's message to these agent (or list) addresses."""
+
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UpdateConversation:
+    """State changes an agent asked for; None or empty means unchanged."""
+
+    status: str | None = None
+    assign: AgentView | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    priority: str | None = None
+    no_survey: bool = False
+
+
+@dataclass(frozen=True)
+class RelayReply:
+    """Send an agent's words to the customer; attachments come from the agent's stored mail."""
+
+    agent: AgentView
+    text: str
+    html: str
+    source_pk: int
+
+
+@dataclass(frozen=True)
+class AddNote:
+    """An internal note, stored and shared with these colleagues, never sent to the customer."""
+
+    author: AgentView
+    text: str
+    share_with: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HoldReply:
+    """Keep an agent's reply back because a colleague just answered; they choose #send or #drop."""
+
+    agent: AgentView
+    source_pk: int
+    colleague: ColleagueReply
+
+
+@dataclass(frozen=True)
+class CloseHeld:
+    """A held reply is settled: sent (DONE) or dropped (CANCELLED)."""
+
+    held_id: int
+    state: ScheduledState
+
+
+@dataclass(frozen=True)
+class TellAgent:
+    """A short mail to one agent (template under templates/agent/), e.g. what was not understood."""
+
+    agent: AgentView
+    template: str
+    lines: tuple[str, ...] = ()
+    colleague: ColleagueReply | None = None
+
+
+@dataclass(frozen=True)
+class TellColleagues:
+    """Let the other agents on the conversation know a colleague answered, so nobody starts a second reply."""
+
+    recipients: tuple[str, ...]
+    agent: AgentView
+    text: str
+
+
+Action = (SendAcknowledgement | NotifyAgents | UpdateConversation | RelayReply | AddNote | HoldReply | CloseHeld
+          | TellAgent | TellColleagues)

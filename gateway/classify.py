@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from gateway.autosubmitted import machine_verdict
-from gateway.config import Settings
+from gateway.config import Settings, listed
 from gateway.message import ParsedMessage
 from gateway.reply_token import ref_from_message_id
 
@@ -55,11 +55,6 @@ def channel_of(msg: ParsedMessage, rcpt_tos: tuple[str, ...], settings: Settings
     return settings.mail.addresses[0].lower()
 
 
-def _allowed(address: str, allow: tuple[str, ...]) -> bool:
-    domain = "@" + address.partition("@")[2]
-    return any(entry.lower() in (address, domain) for entry in allow)
-
-
 def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str, ...],
              settings: Settings, secret: str, agents: frozenset[str]) -> Sender:
     """Decide the sender's kind; our own mail coming back is OWN (a loop), never a customer."""
@@ -73,7 +68,7 @@ def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str,
         return sender(SenderKind.OWN, "sent from our own address")
     if msg.has_header(LOOP_HEADER) or (msg.message_id and ref_from_message_id(secret, msg.message_id)):
         return sender(SenderKind.OWN, "our own mail came back")
-    if _allowed(address, settings.classify.allow):
+    if listed(address, settings.classify.allow):
         return sender(SenderKind.AGENT if address in agents else SenderKind.CUSTOMER, "allow-listed")
     # Machine signals win even over the roster: an agent's out-of-office reply must never be relayed.
     verdict = machine_verdict(msg, envelope_from)

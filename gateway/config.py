@@ -69,6 +69,26 @@ class ClassifySettings:
 
 
 @dataclass(frozen=True)
+class ChannelSettings:
+    notify: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    beta: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartnerSettings:
+    members: tuple[str, ...] = ()
+    tier: int = 0
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    collision_window: timedelta = timedelta(minutes=10)
+    hold_expiry: timedelta = timedelta(hours=1)
+    error_reply_interval: timedelta = timedelta(minutes=5)
+    saved_replies: str = ""
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -82,6 +102,9 @@ class Settings:
     threading: ThreadingSettings = field(default_factory=ThreadingSettings)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     classify: ClassifySettings = field(default_factory=ClassifySettings)
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
+    partners: PartnerSettings = field(default_factory=PartnerSettings)
+    agents: AgentSettings = field(default_factory=AgentSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # Where each key that differs from the default came from ("section.key" -> "file" | "env NAME").
     sources: tuple[tuple[str, str], ...] = ()
@@ -89,6 +112,21 @@ class Settings:
     @property
     def support_addresses(self) -> frozenset[str]:
         return frozenset(a.lower() for a in self.mail.addresses)
+
+    @property
+    def note_addresses(self) -> frozenset[str]:
+        """note@ in each of our domains: agents post internal notes through note+<token>@."""
+        return frozenset(f"note@{a.partition('@')[2]}" for a in self.support_addresses)
+
+    def is_partner(self, address: str) -> bool:
+        return listed(address, self.partners.members)
+
+
+def listed(address: str, entries: tuple[str, ...]) -> bool:
+    """An address matches an entry that is itself or its "@domain"."""
+    address = address.lower()
+    domain = "@" + address.partition("@")[2]
+    return any(entry.lower() in (address, domain) for entry in entries)
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$")
@@ -120,6 +158,13 @@ def _coerce(value: object, kind: object, where: str) -> object:
             if isinstance(value, bool) or not str(value).strip().isdigit():
                 raise ValueError(f"expected a whole number, got {value!r}")
             return int(value)  # type: ignore[call-overload]
+        if typing.get_origin(kind) is dict:
+            if isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, dict):
+                raise ValueError("expected a table, like { \"billing@example.com\" = [\"bob@example.com\"] }")
+            return {str(k).lower(): tuple(str(v).lower() for v in (vs if isinstance(vs, list | tuple) else [vs]))
+                    for k, vs in value.items()}
         if typing.get_origin(kind) is tuple:
             if isinstance(value, str):
                 value = json.loads(value) if value.strip().startswith("[") else [
@@ -196,6 +241,9 @@ def _validate(settings: Settings) -> Settings:
     if not settings.database.url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(f"[database] url: {settings.database.url!r} is neither sqlite:///PATH nor "
                           "postgresql+psycopg://USER@HOST/DB")
+    for channel in (*settings.channels.notify, *settings.channels.beta):
+        if channel.lower() not in settings.support_addresses:
+            raise ConfigError(f"[channels]: {channel!r} is not one of [mail] addresses; add it there or remove it")
     if bool(settings.smtp.tls_cert) != bool(settings.smtp.tls_key):
         raise ConfigError("[smtp] tls_cert and tls_key: set both (PEM files) to offer STARTTLS, or neither")
     return settings

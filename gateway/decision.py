@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from gateway.actions import Action
+from gateway.agents.collision import ColleagueReply
+from gateway.agents.reply_text import ReplyText
+from gateway.agents.roster import AgentView
 from gateway.classify import Sender
 from gateway.config import Settings
 from gateway.message import ParsedMessage
+from gateway.models import Priority
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,38 @@ class ConversationView:
     ref: str
     status: str
     is_new: bool
+    channel: str = ""
+    subject: str = ""
+    customer_name: str = ""
+    partner: bool = False
+    tags: tuple[str, ...] = ()
+    priority: str = Priority.NORMAL
+    assignee: AgentView | None = None
+
+
+@dataclass(frozen=True)
+class HeldView:
+    """An agent's reply held for a collision, waiting for their #send or #drop."""
+
+    id: int
+    message_pk: int
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class AgentMail:
+    """An authenticated agent's mail, and what the rules must know around it."""
+
+    agent: AgentView
+    message_pk: int
+    reply: ReplyText
+    to_note_address: bool = False
+    seen_at: datetime | None = None  # when we sent the mail this one answers
+    colleague_reply: ColleagueReply | None = None
+    colleagues: tuple[str, ...] = ()  # other agents who were told of or answered this conversation
+    held: HeldView | None = None
+    last_notice_at: datetime | None = None  # our last "not understood" answer to this agent
 
 
 @dataclass(frozen=True)
@@ -28,6 +64,9 @@ class Context:
     conversation: ConversationView
     settings: Settings
     now: datetime
+    roster: tuple[AgentView, ...] = ()
+    agent_mail: AgentMail | None = None
+    saved_replies: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

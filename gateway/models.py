@@ -70,6 +70,16 @@ class Agent(SQLModel, table=True):
     address: str = Field(sa_type=String(320), unique=True)
     name: str = Field(default="", sa_type=String(200))
     tier: int = 1
+    created_at: datetime | None = None
+    # Removed agents stay as rows: their past replies and notes still name them.
+    active: bool = True
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
 
 
 class Conversation(SQLModel, table=True):
@@ -86,6 +96,10 @@ class Conversation(SQLModel, table=True):
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     linked_to_id: int | None = Field(default=None, foreign_key="conversation.id")
+    priority: str = Field(default=Priority.NORMAL, sa_type=String(10))
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    no_survey: bool = False
 
 
 class Participant(SQLModel, table=True):
@@ -120,6 +134,10 @@ class Message(SQLModel, table=True):
     references: list[str] = Field(default_factory=list, sa_type=JSON)
     defects: list[str] = Field(default_factory=list, sa_type=JSON)
     attachments: list[dict[str, str | int]] = Field(default_factory=list, sa_type=JSON)
+    # The agent who wrote it (a reply in) or was sent it (a notification out).
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    # What reply stripping cut from an agent's mail, kept so a bad cut can be seen and undone.
+    stripped: str = Field(default="", sa_type=Text)
 
 
 class OutboxItem(SQLModel, table=True):
@@ -152,6 +170,27 @@ class Note(SQLModel, table=True):
     created_at: datetime
     kind: str = Field(sa_type=String(20))
     body: str = Field(sa_type=Text)
+    author: str = Field(default="", sa_type=String(320))
+
+
+class ScheduledState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Scheduled(SQLModel, table=True):
+    """Work due at a time (a held reply's expiry, later surveys); the scheduler claims due rows."""
+
+    __table_args__ = (Index("ix_scheduled_due", "state", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(20))
+    state: str = Field(default=ScheduledState.PENDING, sa_type=String(10))
+    due_at: datetime
+    created_at: datetime
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    message_pk: int | None = Field(default=None, foreign_key="message.id")
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
 
 
 class SettingValue(SQLModel, table=True):

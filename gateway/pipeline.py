@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from gateway.actions import Action, SendAcknowledgement
+from gateway.agents.auth import AgentClaim, authenticate
+from gateway.agents.gather import gather_agent_mail
+from gateway.agents.reply_text import ReplyText, extract_reply
+from gateway.agents.roster import AgentView
+from gateway.apply import apply, is_partner
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
@@ -19,10 +22,9 @@ from gateway.errors import StorageError
 from gateway.message import ParsedMessage, parse
 from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
                             RawMessage, RawState, Status)
-from gateway.outbound.acknowledgement import queue_acknowledgement
 from gateway.reply_token import new_ref
 from gateway.rules import decide
-from gateway.store import Store
+from gateway.runtime import Runtime
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
 from gateway.threading.match import Match, Rule, match_conversation
 from gateway.threading.subject import base_subject, without_refs
@@ -30,17 +32,9 @@ from gateway.threading.subject import base_subject, without_refs
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Runtime:
-    """What processing needs besides the message: settings, the token secret, the agents, the clock."""
-
-    store: Store
-    settings: Settings
-    secret: str
-    clock: Callable[[], datetime]
-
-    def agents(self, tx: Session) -> frozenset[str]:
-        return frozenset(tx.exec(select(Agent.address)).all())
+def load_roster(tx: Session) -> tuple[AgentView, ...]:
+    return tuple(AgentView(a.id, a.address, a.name, a.tier)  # type: ignore[arg-type]
+                 for a in tx.exec(select(Agent).where(Agent.active).order_by(col(Agent.id))).all())
 
 
 def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
@@ -65,20 +59,23 @@ def _open_conversation(tx: Session, msg: ParsedMessage, sender: Sender, match: M
 
 
 def _record(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, conversation: Conversation | None,
-            rule: Rule, digest: str, reused: bool, settings: Settings) -> Message:
+            rule: Rule, digest: str, reused: bool, settings: Settings, agent: AgentView | None = None,
+            reply: ReplyText | None = None) -> Message:
     recipients = list(dict.fromkeys((*raw.rcpt_tos, *msg.recipients)))
     defects = [*msg.defects, *(["MessageIdReused"] if reused else [])]
     message = Message(raw_id=raw.id, conversation_id=conversation.id if conversation else None,
                       message_key=message_key(msg, digest, reused), message_id=msg.message_id,
                       direction=Direction.IN, kind=sender.kind, sender=msg.from_address[:320],
                       sender_name=msg.from_name[:200],
-                      recipients=recipients, subject=msg.subject, text=msg.text, sent_at=msg.date,
+                      recipients=recipients, subject=msg.subject, text=reply.text if reply else msg.text,
+                      stripped=reply.stripped if reply else "", sent_at=msg.date,
                       created_at=raw.received_at, matched_by=rule if conversation else None, content_hash=digest,
                       in_reply_to=msg.in_reply_to[0] if msg.in_reply_to else "", references=list(msg.references),
-                      defects=defects, attachments=[a.__dict__ for a in msg.attachments])
+                      defects=defects, attachments=[a.__dict__ for a in msg.attachments],
+                      agent_id=agent.id if agent else None)
     tx.add(message)
     tx.flush()
-    if conversation is not None and not sender.is_machine:
+    if conversation is not None and sender.is_customer:
         ours = settings.support_addresses
         people = {sender.address, *(a for a in msg.recipients if base_address(a) not in ours)} - {""}
         known = set(tx.exec(select(Participant.address).where(Participant.conversation_id == conversation.id)))
@@ -88,23 +85,29 @@ def _record(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, co
     return message
 
 
-def apply(tx: Session, conversation: Conversation, message: Message, actions: list[Action], rt: Runtime,
-          now: datetime) -> None:
-    """Turn actions into outbox rows and state changes, inside the caller's transaction."""
-    for action in actions:
-        if isinstance(action, SendAcknowledgement):
-            customer = tx.get(Customer, conversation.customer_id)
-            assert customer is not None, "a conversation that gets an acknowledgement has a customer"
-            queue_acknowledgement(tx, action, conversation, customer, message, rt.settings, rt.secret, now)
+def _quarantine_raw(raw: RawMessage, msg: ParsedMessage, stage: str, reason: str) -> None:
+    raw.state, raw.stage, raw.reason = RawState.QUARANTINED, stage, reason[:2000]
+    log.warning("mid=%s conv=- raw=%s quarantined at %s: %s", msg.message_id or "-", raw.id, stage, reason)
+
+
+def _view(tx: Session, conversation: Conversation, is_new: bool, roster: tuple[AgentView, ...],
+          rt: Runtime) -> ConversationView:
+    customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
+    return ConversationView(
+        conversation.ref, conversation.status, is_new, channel=conversation.channel, subject=conversation.subject,
+        customer_name=customer.name if customer else "", partner=is_partner(customer, rt),
+        tags=tuple(conversation.tags), priority=conversation.priority,
+        assignee=next((a for a in roster if a.id == conversation.assignee_id), None))
 
 
 def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, now: datetime) -> None:
     """Classify, thread, decide and apply one stored, parsed message; safe to repeat."""
-    sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, rt.agents(tx))
+    roster = load_roster(tx)
+    agents = frozenset(a.address for a in roster)
+    sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, agents)
     raw.processed_at = now
     if sender.kind is SenderKind.OWN:
-        raw.state, raw.stage, raw.reason = RawState.QUARANTINED, "classify", f"loop: {sender.reason}"
-        log.warning("mid=%s conv=- raw=%s quarantined: %s", msg.message_id, raw.id, raw.reason)
+        _quarantine_raw(raw, msg, "classify", f"loop: {sender.reason}")
         return
     digest = content_hash(msg)
     duplicate, reused = find_duplicate(tx, msg, digest)
@@ -112,6 +115,14 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         duplicate.recipients = list(dict.fromkeys((*duplicate.recipients, *raw.rcpt_tos, *msg.recipients)))
         raw.state = RawState.DUPLICATE
         log.info("mid=%s raw=%s duplicate of message %s", msg.message_id, raw.id, duplicate.id)
+        return
+    lists = frozenset(a for addresses in rt.settings.channels.notify.values() for a in addresses) - agents
+    ours = rt.settings.support_addresses | rt.settings.note_addresses
+    addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
+    claim = None if sender.is_machine else authenticate(
+        sender.address, sender.kind is SenderKind.AGENT, addressed, rt.secret, agents, lists)
+    if claim is not None:
+        _process_agent_mail(tx, raw, msg, sender, claim, digest, reused, roster, rt, now)
         return
     match = match_conversation(tx, msg, sender, tuple(raw.rcpt_tos), rt.settings, rt.secret, now)
     conversation = match.conversation
@@ -123,13 +134,38 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if conversation is None:
         log.info("mid=%s conv=- %s mail kept, no conversation (%s)", msg.message_id, sender.kind, sender.reason)
         return
-    if match.reopen:
+    if match.reopen or (sender.is_customer and conversation.status == Status.PENDING):
+        # The customer answered: it needs a person again.
         conversation.status, conversation.resolved_at = Status.OPEN, None
     conversation.updated_at = now
-    view = ConversationView(conversation.ref, conversation.status, is_new)
-    apply(tx, conversation, message, decide(Context(msg, sender, view, rt.settings, now)), rt, now)
+    ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster)
+    apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)
+
+
+def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, claim: AgentClaim,
+                        digest: str, reused: bool, roster: tuple[AgentView, ...], rt: Runtime,
+                        now: datetime) -> None:
+    """An agent's mail: refused ones are quarantined (never answered by mail); proven ones go to the rules."""
+    if claim.refusal:
+        _quarantine_raw(raw, msg, "authenticate", claim.refusal)
+        return
+    conversation = tx.exec(select(Conversation).where(Conversation.ref == claim.ref)).first()
+    if conversation is None:
+        _quarantine_raw(raw, msg, "authenticate", f"reply token names conversation {claim.ref}, which does not exist")
+        return
+    agent = next(a for a in roster if a.address == claim.agent)
+    reply = extract_reply(msg.text, msg.html)
+    message = _record(tx, raw, msg, sender, conversation, Rule.TOKEN, digest, reused, rt.settings, agent, reply)
+    raw.state = RawState.PROCESSED
+    conversation.updated_at = now
+    mail = gather_agent_mail(tx, conversation, message, msg, agent, reply, claim.note, roster)
+    ctx = Context(msg, sender, _view(tx, conversation, False, roster, rt), rt.settings, now, roster=roster,
+                  agent_mail=mail, saved_replies=rt.saved_replies)
+    apply(tx, conversation, message, decide(ctx), rt, roster, now)
+    log.info("mid=%s conv=%s agent mail from %s (cut by %s)", msg.message_id or "-", conversation.ref,
+             agent.address, reply.cut_by)
 
 
 class Processor:

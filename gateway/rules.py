@@ -6,6 +6,8 @@ import logging
 from collections.abc import Sequence
 
 from gateway.actions import Action
+from gateway.agents.reply import handle_agent_mail
+from gateway.agents.routing import notify_agents
 from gateway.decision import Context, Rule
 from gateway.outbound.acknowledgement import acknowledge
 from gateway.stop_machine_mail import stop_machine_mail
@@ -14,6 +16,8 @@ log = logging.getLogger(__name__)
 
 RULES: tuple[Rule, ...] = (
     stop_machine_mail,  # Never answer a machine: always first, and final.
+    handle_agent_mail,  # An agent's mail is theirs alone to act on: final.
+    notify_agents,
     acknowledge,
 )
 

@@ -13,7 +13,9 @@ from gateway.config import Settings
 from gateway.logs import setup_logging
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.transport import SmtpTransport
-from gateway.pipeline import Processor, Runtime
+from gateway.pipeline import Processor
+from gateway.runtime import Runtime
+from gateway.scheduler import Scheduler
 from gateway.store import Store
 from gateway.worker import Worker
 
@@ -46,12 +48,15 @@ def run_workers(settings: Settings, secret: str, wake: Event, stop: Event, paren
         outbox_sender.release_abandoned()
     sender = Worker("sender", outbox_sender.run_once)
     processor = Worker("processor", Processor(rt, on_processed=sender.wake.set).run_once, wake=wake)
+    scheduler = Worker("scheduler", Scheduler(rt).run_once, idle=15.0)
     processor.start()
     sender.start()
+    scheduler.start()
     while not stop.wait(1.0):
         if os.getppid() != parent:
             break
     processor.stop()
+    scheduler.stop()
     sender.stop()
     outbox_sender.transport.close()
     store.dispose()

@@ -24,8 +24,10 @@ class InboundHandler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str,
                           rcpt_options: list[str]) -> str:
-        # Only our support addresses (and their plus-tagged forms): we are never an open relay.
-        if base_address(address) not in self.settings.support_addresses:
+        # Only our support addresses, their plus-tagged forms and agents' note+token@ addresses: never an open relay.
+        base = base_address(address)
+        if base not in self.settings.support_addresses and not (
+                base in self.settings.note_addresses and "+" in address):
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Ok"

@@ -47,7 +47,7 @@ def queue_acknowledgement(tx: Session, action: SendAcknowledgement, conversation
                  "subject": conversation.subject,
                  "reply_subject": reply_subject(conversation.subject or "Your message"),
                  "ref": conversation.ref, "team": settings.mail.name}
-    mail = compose(action.template, variables, addressing, now, automatic=True)
+    mail = compose(action.template, variables, addressing, now, automatic="auto-replied")
     # RFC 3834: automatic replies go out with a null envelope sender, so nothing answers them.
     enqueue(tx, mail, conversation=conversation, kind="acknowledgement", mail_from="", settings=settings, now=now)
     log.info("mid=%s conv=%s acknowledgement queued", mid, conversation.ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -12,6 +13,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from gateway.classify import LOOP_HEADER
+from gateway.outbound.attachments import FileAttachment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
@@ -29,6 +31,7 @@ class Addressing:
     message_id: str
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
+    reply_to_name: str = ""
 
 
 def render(name: str, variables: dict[str, object]) -> tuple[str, str]:
@@ -38,17 +41,16 @@ def render(name: str, variables: dict[str, object]) -> tuple[str, str]:
     return " ".join(subject.split()), text
 
 
-def compose(name: str, variables: dict[str, object], addressing: Addressing, now: datetime,
-            automatic: bool) -> EmailMessage:
-    """One mail, ready for the outbox; automatic mail says so in its headers (RFC 3834)."""
-    subject, text = render(name, variables)
+def build(addressing: Addressing, subject: str, text: str, now: datetime, *, automatic: str = "",
+          html: str = "", attachments: Sequence[FileAttachment] = ()) -> EmailMessage:
+    """One mail, ready for the outbox; automatic mail (`auto-replied`, `auto-generated`) says so (RFC 3834)."""
     mail = EmailMessage()
     mail["From"] = formataddr((addressing.from_name, addressing.from_address))
     mail["To"] = formataddr(addressing.to)
     mail["Subject"] = subject
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = addressing.message_id
-    mail["Reply-To"] = formataddr((addressing.from_name, addressing.reply_to))
+    mail["Reply-To"] = formataddr((addressing.reply_to_name or addressing.from_name, addressing.reply_to))
     if addressing.in_reply_to:
         mail["In-Reply-To"] = addressing.in_reply_to
     if addressing.references:
@@ -57,8 +59,24 @@ def compose(name: str, variables: dict[str, object], addressing: Addressing, now
         mail["References"] = " ".join(refs if len(refs) <= 20 else (refs[0], *refs[-19:]))
     mail[LOOP_HEADER] = addressing.from_address
     if automatic:
-        mail["Auto-Submitted"] = "auto-replied"
+        mail["Auto-Submitted"] = automatic
         mail["X-Auto-Response-Suppress"] = "All"
-        mail["Precedence"] = "auto_reply"
+        mail["Precedence"] = "auto_reply" if automatic == "auto-replied" else "bulk"
     mail.set_content(text)
+    if html:
+        mail.add_alternative(html, subtype="html")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(attachment.data, maintype=maintype or "application",
+                            subtype=subtype or "octet-stream", filename=attachment.filename)
     return mail
+
+
+def compose(name: str, variables: dict[str, object], addressing: Addressing, now: datetime, *,
+            automatic: str = "", subject: str = "", attachments: Sequence[FileAttachment] = ()) -> EmailMessage:
+    """A mail from template `name`; a given `subject` replaces the template's (agents' mail has no subject.j2)."""
+    if subject:
+        text = _env.get_template(f"{name}/text.j2").render(variables)
+    else:
+        subject, text = render(name, variables)
+    return build(addressing, subject, text, now, automatic=automatic, attachments=attachments)

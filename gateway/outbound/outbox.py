@@ -15,7 +15,7 @@ from gateway.threading.dedupe import normalise_id
 
 
 def enqueue(tx: Session, mail: EmailMessage, *, conversation: Conversation, kind: str, mail_from: str,
-            settings: Settings, now: datetime) -> OutboxItem:
+            settings: Settings, now: datetime, agent_id: int | None = None) -> OutboxItem:
     """Queue these exact bytes (a retry re-sends them) and record the mail on its conversation."""
     rcpt_tos = [addr for _, addr in getaddresses(mail.get_all("To", []) + mail.get_all("Cc", []))]
     # CRLF line ends, as SMTP requires: the relay gets exactly these bytes (a bare LF is refused by some MTAs).
@@ -27,6 +27,11 @@ def enqueue(tx: Session, mail: EmailMessage, *, conversation: Conversation, kind
     tx.add(Message(conversation_id=conversation.id, message_key=normalise_id(mail["Message-ID"]),
                    message_id=mail["Message-ID"], direction=Direction.OUT, kind=kind,
                    sender=conversation.channel, recipients=rcpt_tos, subject=str(mail["Subject"]),
-                   text=mail.get_content() if not mail.is_multipart() else "", created_at=now, sent_at=now,
+                   text=_text_of(mail), created_at=now, sent_at=now, agent_id=agent_id,
                    in_reply_to=mail.get("In-Reply-To", ""), references=str(mail.get("References", "")).split()))
     return item
+
+
+def _text_of(mail: EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    return body.get_content() if body is not None else ""

@@ -1,0 +1,44 @@
+"""Whether mail that claims to come from an agent really does: token and From must name the same agent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gateway.reply_token import read_token
+
+
+@dataclass(frozen=True)
+class AgentClaim:
+    """An agent's mail, proven (`agent` and `ref` set) or refused (`refusal` says why)."""
+
+    agent: str = ""
+    ref: str = ""
+    note: bool = False
+    refusal: str = ""
+
+
+def authenticate(sender: str, is_agent: bool, addresses: Iterable[str], secret: str,
+                 agents: frozenset[str], lists: frozenset[str]) -> AgentClaim | None:
+    """None when the mail is no agent's business (a customer writing to a customer address)."""
+    tokens = [t for t in (read_token(a) for a in addresses) if t is not None]
+    if is_agent:
+        for token in tokens:
+            # A notification sent to a list address is answered by one of its members, from their own address.
+            if token.is_agent_token(secret, sender) or any(token.is_agent_token(secret, lst) for lst in lists):
+                return AgentClaim(agent=sender, ref=token.ref, note=token.local == "note")
+        if any(token.is_customer_token(secret) for token in tokens):
+            return AgentClaim(refusal=f"agent {sender} wrote to the customer's reply address; "
+                                      "agents answer from the notification they were sent")
+        return AgentClaim(refusal=f"mail from agent {sender} without their reply token "
+                                  "(a forwarded notification, a forged token, or new mail from an agent's address)")
+    for token in tokens:
+        if token.is_customer_token(secret):
+            continue
+        owner = next((a for a in sorted(agents | lists) if token.is_agent_token(secret, a)), None)
+        if owner is not None:
+            return AgentClaim(refusal=f"sent to {owner}'s reply address from {sender or 'an unknown sender'}, "
+                                      "who is not that agent")
+        return AgentClaim(refusal=f"sent to a {'note' if token.local == 'note' else 'reply'} address that is not "
+                                  f"valid for {sender or 'an unknown sender'} (forged, mistyped, or a removed agent's)")
+    return None

@@ -1,0 +1,184 @@
+"""Read an HTML body as lines the reply rules can judge, then cut the judged lines out of the document."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.element import PageElement, PreformattedString
+
+_BLOCK = frozenset("address article aside blockquote center dd div dl dt fieldset figure footer form h1 h2 h3 h4 "
+                   "h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split())
+_SKIP = frozenset("head style script title template xml".split())
+_TOP = frozenset(("html", "body", "[document]"))
+# Containers that hold exactly the quote: what follows them may be the sender's own text again.
+_QUOTE_CLASSES = frozenset(("gmail_quote", "gmail_attr", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote"))
+# Outlook's header blocks: the quoted message follows them as siblings, so everything after goes.
+_HARD_IDS = frozenset(("divrplyfwdmsg", "appendonsend", "olk_src_body_section"))
+_SEPARATOR_STYLE = re.compile(r"border-top:\s*solid\s+#(?:e1e1e1|b5c4df)", re.I)
+_SPACE = re.compile(r"\s+")
+# How an <hr> reads, so the plain-text rules see a separator line above a header block.
+RULE = "_" * 32
+
+
+@dataclass
+class HtmlLine:
+    """One line of rendered text and the nodes that make it up."""
+
+    text: str = ""
+    quoted: bool = False  # inside a blockquote or a client's quote container
+    hard: bool = False  # inside a container after which everything is quote
+    from_html: bool = False  # judged by its markup (container or <hr>), not only by its words
+    nodes: list[PageElement] = field(default_factory=list)
+
+
+class HtmlBody:
+    """A parsed HTML body, its lines, and the operation that removes some of them."""
+
+    def __init__(self, html: str) -> None:
+        self.soup = BeautifulSoup(html, "html.parser")
+        _split_preformatted(self.soup)
+        self.lines = _Reader().read(self.soup)
+
+    def cut(self, removed: frozenset[int], end: int) -> str:
+        """Remove lines `removed` and everything from line `end` on; return what is left as HTML."""
+        if end < len(self.lines) and self.lines[end].nodes:
+            _cut_from(self.lines[end].nodes[0])
+        for index in sorted(i for i in removed if i < end):
+            for node in self.lines[index].nodes:
+                parent = node.parent
+                node.extract()
+                _prune(parent)
+        return str(self.soup) if _meaningful(self.soup) else ""
+
+
+def _kind(tag: Tag) -> tuple[bool, bool]:
+    """(quote container, hard container) for one element."""
+    classes = {c.lower() for c in tag.get("class") or ()}
+    ident = str(tag.get("id") or "").lower()
+    quote = tag.name == "blockquote" or bool(classes & _QUOTE_CLASSES)
+    hard = ident in _HARD_IDS or (tag.name == "div" and bool(_SEPARATOR_STYLE.search(str(tag.get("style") or ""))))
+    return quote, hard
+
+
+class _Reader:
+    """Walks the tree without recursion (mail can nest thousands deep) and collects lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[HtmlLine] = []
+        self.current = HtmlLine()
+        self.quote = self.hard = 0
+
+    def read(self, soup: BeautifulSoup) -> list[HtmlLine]:
+        stack: list[tuple[PageElement, bool]] = [(soup, False)]
+        while stack:
+            node, leaving = stack.pop()
+            if isinstance(node, Tag):
+                self._tag(node, leaving, stack)
+            elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+                self._text(node)
+        self._flush()
+        return self.lines
+
+    def _tag(self, tag: Tag, leaving: bool, stack: list[tuple[PageElement, bool]]) -> None:
+        if tag.name in _SKIP:
+            return
+        quote, hard = _kind(tag)
+        if leaving:
+            self.quote -= quote
+            self.hard -= hard
+            if tag.name in _BLOCK:
+                self._flush()
+            return
+        if tag.name == "br":
+            self.current.nodes.append(tag)
+            self._flush(blank=True)
+            return
+        if tag.name in _BLOCK:
+            self._flush()
+        self.quote += quote
+        self.hard += hard
+        if tag.name == "hr":
+            self._start(RULE, tag)
+            self.current.from_html = True
+        elif tag.name == "img":
+            self._start("", tag)
+        stack.append((tag, True))
+        stack.extend((child, False) for child in reversed(tag.contents))
+
+    def _text(self, node: NavigableString) -> None:
+        if any(parent.name == "pre" for parent in node.parents):
+            # _split_preformatted left one line per node; a trailing newline ends the line.
+            text = str(node).rstrip("\n")
+            if text.strip():
+                self._start(text, node)
+            else:
+                self.current.nodes.append(node)
+            if str(node).endswith("\n"):
+                self._flush(blank=True)
+            return
+        text = _SPACE.sub(" ", str(node))
+        if not text.strip():
+            if self.current.text:
+                self.current.text += " "
+            return
+        self._start(text if self.current.text else text.lstrip(), node)
+
+    def _start(self, text: str, node: PageElement) -> None:
+        line = self.current
+        if not line.nodes or not line.text:
+            line.quoted = line.quoted or self.quote > 0
+            line.hard = line.hard or self.hard > 0
+            line.from_html = line.from_html or line.quoted or line.hard
+        line.text += text
+        line.nodes.append(node)
+
+    def _flush(self, blank: bool = False) -> None:
+        line = self.current
+        if line.text.strip() or any(getattr(n, "name", None) == "img" for n in line.nodes) or blank:
+            line.text = line.text.strip()
+            line.quoted = line.quoted or self.quote > 0
+            self.lines.append(line)
+            self.current = HtmlLine()
+
+
+def _split_preformatted(soup: BeautifulSoup) -> None:
+    """Give each line of a <pre> its own text node, so a cut between two lines can be made."""
+    for pre in soup.find_all("pre"):
+        for node in list(pre.find_all(string=True)):
+            if isinstance(node, PreformattedString) or "\n" not in node.rstrip("\n"):
+                continue
+            parts = [part for part in re.split(r"(?<=\n)", str(node)) if part]
+            node.replace_with(*(NavigableString(part) for part in parts))
+
+
+def _meaningful(node: PageElement) -> bool:
+    """Whether a node shows anything: text other than whitespace, or an image."""
+    if isinstance(node, Tag):
+        return node.name == "img" or node.find("img") is not None or bool(node.get_text().strip())
+    return isinstance(node, NavigableString) and not isinstance(node, PreformattedString) and bool(node.strip())
+
+
+def _cut_from(node: PageElement) -> None:
+    """Remove `node` and everything after it in document order."""
+    # Start at the outermost element that begins with this node, so no empty shell is left behind.
+    while (node.parent is not None and node.parent.name not in _TOP
+           and not any(_meaningful(sibling) for sibling in node.previous_siblings)):
+        node = node.parent
+    current: PageElement | None = node
+    while current is not None and current.parent is not None:
+        for sibling in list(current.next_siblings):
+            sibling.extract()
+        current = current.parent
+    parent = node.parent
+    node.extract()
+    _prune(parent)
+
+
+def _prune(element: PageElement | None) -> None:
+    """Remove elements that only held what was cut."""
+    while isinstance(element, Tag) and element.name not in _TOP and element.name != "img" and not _meaningful(element):
+        parent = element.parent
+        element.extract()
+        element = parent

@@ -1,0 +1,100 @@
+"""Stage 6: turn the decided actions into notes, state changes and outbox rows, in the caller's transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
+from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, NotifyAgents, RelayReply, SendAcknowledgement,
+                             TellAgent, TellColleagues, UpdateConversation)
+from gateway.agents.roster import AgentView
+from gateway.models import Conversation, Customer, Message, Note, Scheduled, Status
+from gateway.outbound.acknowledgement import queue_acknowledgement
+from gateway.outbound.agent_mail import agent_subject, queue_agent_mail, queue_notifications
+from gateway.outbound.relay import queue_relay
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def is_partner(customer: Customer | None, rt: Runtime) -> bool:
+    return customer is not None and (customer.partner or rt.settings.is_partner(customer.address))
+
+
+def _update(conversation: Conversation, action: UpdateConversation, now: datetime) -> None:
+    if action.status is not None and action.status != conversation.status:
+        conversation.status = action.status
+        conversation.resolved_at = now if action.status == Status.RESOLVED else None
+    if action.assign is not None:
+        conversation.assignee_id = action.assign.id
+    if action.add_tags or action.remove_tags:
+        tags = [t for t in conversation.tags if t not in action.remove_tags]
+        conversation.tags = [*tags, *(t for t in action.add_tags if t not in tags)]
+    if action.priority is not None:
+        conversation.priority = action.priority
+    if action.no_survey:
+        conversation.no_survey = True
+
+
+def apply(tx: Session, conversation: Conversation, message: Message, actions: Sequence[Action], rt: Runtime,
+          roster: Sequence[AgentView], now: datetime) -> None:
+    """Write what the rules decided; everything here commits or rolls back with the message itself."""
+    customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
+    partner = is_partner(customer, rt)
+    beta = conversation.channel in {c.lower() for c in rt.settings.channels.beta}
+    subject = agent_subject(conversation, partner, beta)
+    by_address = {a.address: a for a in roster}
+
+    def tell(kind: str, recipient: str, variables: dict[str, object], note_address: bool = False) -> None:
+        queue_agent_mail(tx, rt, kind=kind, conversation=conversation, recipient=recipient,
+                         agent=by_address.get(recipient), subject=subject, variables=variables, now=now,
+                         note_address=note_address)
+
+    for action in actions:
+        if isinstance(action, SendAcknowledgement):
+            assert customer is not None, "a conversation that gets an acknowledgement has a customer"
+            queue_acknowledgement(tx, action, conversation, customer, message, rt.settings, rt.secret, now)
+        elif isinstance(action, NotifyAgents):
+            assert customer is not None, "agents are notified of a customer's mail"
+            queue_notifications(tx, rt, action.recipients, conversation, customer, message, roster, partner, now)
+        elif isinstance(action, UpdateConversation):
+            _update(conversation, action, now)
+        elif isinstance(action, RelayReply):
+            queue_relay(tx, rt, action, conversation, now)
+        elif isinstance(action, AddNote):
+            tx.add(Note(conversation_id=conversation.id, created_at=now, kind="agent_note",
+                        author=action.author.address, body=action.text))
+            for recipient in action.share_with:
+                tell("note", recipient, {"author": action.author.name or action.author.address, "text": action.text},
+                     note_address=True)
+        elif isinstance(action, HoldReply):
+            tx.add(Scheduled(kind="held_reply", due_at=now + rt.settings.agents.hold_expiry, created_at=now,
+                             conversation_id=conversation.id, message_pk=action.source_pk, agent_id=action.agent.id))
+            colleague = action.colleague
+            tell("reply_held", action.agent.address, {
+                "colleague": colleague.agent_name, "at": colleague.at.strftime("%H:%M UTC"),
+                "minutes": max(int((now - colleague.at).total_seconds() // 60), 0), "text": colleague.text,
+                "expiry": _human(rt.settings.agents.hold_expiry)})
+        elif isinstance(action, CloseHeld):
+            held = tx.get(Scheduled, action.held_id)
+            if held is not None:
+                held.state = action.state
+        elif isinstance(action, TellAgent):
+            tell(action.template, action.agent.address, {"lines": list(action.lines),
+                                                         "expiry": _human(rt.settings.agents.hold_expiry)})
+        elif isinstance(action, TellColleagues):
+            for recipient in action.recipients:
+                tell("colleague_replied", recipient, {"colleague": action.agent.name or action.agent.address,
+                                                      "text": action.text})
+
+
+def _human(delta: object) -> str:
+    seconds = int(delta.total_seconds())  # type: ignore[attr-defined]
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = seconds // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -1,0 +1,87 @@
+"""`gateway agents add | list | remove`: who answers customers, by mail."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import col, select
+
+from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.clock import utc_now
+from gateway.models import Agent, Conversation
+
+app = typer.Typer(no_args_is_help=True, help="Manage the agents who answer customers from their own mail client.")
+
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+AddressArgument = Annotated[str, typer.Argument(help="The agent's own mail address, e.g. alice@example.com.")]
+
+
+@app.command()
+def add(address: AddressArgument, config: ConfigOption = None,
+        name: Annotated[str, typer.Option(help="How customers see them: \"Alice (Support)\".")] = "",
+        tier: Annotated[int, typer.Option(min=1, max=9, help="Support tier; partners can go to tier 2 and up.")] = 1,
+        ) -> None:
+    """Add an agent, or change an existing one's name or tier.
+
+    Example: gateway agents add alice@example.com --name "Alice" --tier 2
+    """
+    address = address.strip().lower()
+    if not _ADDRESS.fullmatch(address):
+        fail(f"{address!r} is not a mail address; give one like alice@example.com", code=2)
+    settings = settings_from(config)
+    if address in settings.support_addresses:
+        fail(f"{address} is one of our support addresses; an agent needs their own mailbox", code=2)
+    store = open_store(settings)
+    with store.transaction() as tx:
+        agent = tx.exec(select(Agent).where(Agent.address == address)).first()
+        verb = "updated" if agent else "added"
+        if agent is None:
+            agent = Agent(address=address, created_at=utc_now())
+        agent.name, agent.tier, agent.active = name or agent.name, tier, True
+        tx.add(agent)
+    typer.echo(f"{verb} agent {address}" + (f" ({agent.name})" if agent.name else "") + f", tier {tier}")
+
+
+@app.command("list")
+def list_(config: ConfigOption = None, json_: JsonOption = False) -> None:
+    """List the agents.
+
+    Example: gateway agents list --json
+    """
+    store = open_store(settings_from(config))
+    with store.reading() as tx:
+        agents = tx.exec(select(Agent).where(Agent.active).order_by(col(Agent.address))).all()
+    if json_:
+        for a in agents:
+            typer.echo(json.dumps({"address": a.address, "name": a.name, "tier": a.tier}, ensure_ascii=False))
+        return
+    if not agents:
+        typer.echo("no agents yet; add one with: gateway agents add alice@example.com --name Alice")
+        return
+    table = Table("ADDRESS", "NAME", "TIER", box=None)
+    for a in agents:
+        table.add_row(a.address, a.name or "-", str(a.tier))
+    Console().print(table)
+
+
+@app.command()
+def remove(address: AddressArgument, config: ConfigOption = None) -> None:
+    """Remove an agent; their conversations become unassigned, their past replies stay.
+
+    Example: gateway agents remove alice@example.com
+    """
+    address = address.strip().lower()
+    store = open_store(settings_from(config))
+    with store.transaction() as tx:
+        agent = tx.exec(select(Agent).where(Agent.address == address, Agent.active)).first()
+        if agent is None:
+            fail(f"no agent {address}; `gateway agents list` shows them")
+        for conversation in tx.exec(select(Conversation).where(Conversation.assignee_id == agent.id)).all():
+            conversation.assignee_id = None
+        agent.active = False
+    typer.echo(f"removed agent {address}")

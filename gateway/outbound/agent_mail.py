@@ -1,0 +1,94 @@
+"""Mail to agents: notifications of customer mail, notes, colleague notices; one thread per conversation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from email.utils import formataddr
+
+from sqlmodel import Session, col, select
+
+from gateway.agents.roster import AgentView
+from gateway.models import Conversation, Customer, Direction, Message, RawMessage
+from gateway.outbound.attachments import FileAttachment, attachments_of
+from gateway.outbound.compose import Addressing, compose
+from gateway.outbound.outbox import enqueue
+from gateway.runtime import Runtime
+from gateway.reply_token import agent_address, agent_thread_id, make_message_id
+
+log = logging.getLogger(__name__)
+
+# Outgoing kinds that go to agents; an agent's reply to any of them shows what they had seen.
+AGENT_KINDS = ("notification", "note", "colleague_replied", "reply_held", "held_dropped", "not_understood",
+               "not_relayed")
+
+
+def agent_subject(conversation: Conversation, partner: bool, beta: bool) -> str:
+    """The same subject on every mail agents get about one conversation, so clients thread them."""
+    flags = "".join(f" [{flag}]" for flag, on in (("PARTNER", partner), ("BETA", beta)) if on)
+    return f"[#{conversation.ref}]{flags} {conversation.subject or '(no subject)'}"
+
+
+def _previous(tx: Session, conversation: Conversation, recipient: str) -> str:
+    """Our newest mail to this recipient about the conversation, to reply under it."""
+    rows = tx.exec(select(Message.message_id, Message.recipients).where(
+        Message.conversation_id == conversation.id, Message.direction == Direction.OUT,
+        col(Message.kind).in_(AGENT_KINDS)).order_by(col(Message.id).desc())).all()
+    return next((mid for mid, recipients in rows if recipient in recipients), "")
+
+
+def queue_agent_mail(tx: Session, rt: Runtime, *, kind: str, conversation: Conversation, recipient: str,
+                     agent: AgentView | None, subject: str, variables: dict[str, object], now: datetime,
+                     from_name: str = "", note_address: bool = False,
+                     attachments: Sequence[FileAttachment] = ()) -> None:
+    """Queue one mail from template agent/<kind> (or notification) to one agent or list address."""
+    settings = rt.settings
+    root = agent_thread_id(rt.secret, conversation.ref, settings.mail.domain)
+    previous = _previous(tx, conversation, recipient)
+    addressing = Addressing(
+        from_name=from_name or settings.mail.name, from_address=conversation.channel, to=("", recipient),
+        reply_to=agent_address(rt.secret, conversation.channel, conversation.ref, recipient, note=note_address),
+        reply_to_name=settings.mail.name,
+        message_id=make_message_id(rt.secret, conversation.ref, settings.mail.domain),
+        in_reply_to=previous or root, references=(root, previous) if previous else (root,))
+    template = "notification" if kind == "notification" else f"agent/{kind}"
+    mail = compose(template, {"ref": conversation.ref, **variables}, addressing, now, automatic="auto-generated",
+                   subject=subject, attachments=attachments)
+    # Not the null sender: a bounce from an agent's mailbox must come back, so an admin hears of it.
+    enqueue(tx, mail, conversation=conversation, kind=kind, mail_from=conversation.channel, settings=settings,
+            now=now, agent_id=agent.id if agent else None)
+    log.info("conv=%s %s queued for %s", conversation.ref, kind, recipient)
+
+
+def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], conversation: Conversation,
+                        customer: Customer, message: Message, roster: Sequence[AgentView], partner: bool,
+                        now: datetime) -> None:
+    """Forward a customer's message to each recipient, with what they must know at a glance on top."""
+    history = tx.exec(select(Conversation.subject, Conversation.status).where(
+        Conversation.customer_id == customer.id, Conversation.id != conversation.id)
+        .order_by(col(Conversation.updated_at).desc())).all()
+    assignee = next((a for a in roster if a.id == conversation.assignee_id), None)
+    raw = tx.get(RawMessage, message.raw_id) if message.raw_id else None
+    files = attachments_of(raw.raw) if raw is not None else []
+    who = formataddr((customer.name, customer.address))
+    variables: dict[str, object] = {
+        "partner": partner, "partner_tier": rt.settings.partners.tier,
+        "beta": conversation.channel in {c.lower() for c in rt.settings.channels.beta},
+        "channel": conversation.channel, "customer": who, "customer_name": customer.name,
+        "customer_address": customer.address, "status": conversation.status, "priority": conversation.priority,
+        "assignee": assignee.name or assignee.address if assignee else "", "tags": conversation.tags,
+        "history_count": len(history), "history": [{"subject": s, "status": st} for s, st in history[:3]],
+        "written": (message.sent_at or message.created_at).strftime("%a %-d %b %Y %H:%M UTC"),
+        "text": message.text.strip(), "attachments": [f"{f.filename} ({_size(len(f.data))})" for f in files]}
+    subject = agent_subject(conversation, partner, bool(variables["beta"]))
+    by_address = {a.address: a for a in roster}
+    for recipient in recipients:
+        queue_agent_mail(tx, rt, kind="notification", conversation=conversation, recipient=recipient,
+                         agent=by_address.get(recipient), subject=subject, variables=variables, now=now,
+                         from_name=f"{customer.name or customer.address} via {rt.settings.mail.name}",
+                         attachments=files)
+
+
+def _size(n: int) -> str:
+    return f"{n} bytes" if n < 1024 else f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1048576:.1f} MB"

@@ -1,0 +1,236 @@
+"""End to end over real SMTP: customer mail in, notifications out, agents' real client replies back in,
+and what the customer finally receives."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from gateway.models import Conversation, Note, RawMessage, RawState, Scheduled, ScheduledState, Status
+from gateway.reply_token import ref_from_address
+from tests.agents.conftest import Desk, text_of
+from tests.conftest import SECRET
+
+INTERNAL = ("Reply above this line", "Commands:", "PARTNER", "earlier conversation", "alice@example.com",
+            "bob@example.com", "Conversation ")
+AGENT_WORDS = "please switch the printer off and on again"
+GERMAN_WORDS = "bitte schalten Sie den Drucker aus und wieder ein"
+
+
+def sender(mail) -> tuple[str, str]:
+    (address,) = mail["From"].addresses
+    return address.display_name, address.addr_spec
+
+
+def conversation(store) -> Conversation:
+    with store.reading() as tx:
+        return tx.exec(select(Conversation)).one()
+
+
+def open_conversation(desk: Desk) -> dict[str, object]:
+    """The customer writes; returns the notifications each agent got."""
+    desk.customer_writes()
+    mails = desk.take()
+    return {"alice": desk.to("alice@example.com", mails)[0], "bob": desk.to("bob@example.com", mails)[0],
+            "ack": desk.to("anne@customer.example", mails)[0]}
+
+
+def test_a_customer_message_reaches_every_agent_as_a_threaded_notification(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    ref = conversation(store).ref
+    alice = got["alice"]
+    assert sender(alice) == ("Anne Example via Support", "support@example.com")
+    assert str(alice["Subject"]) == f"[#{ref}] Printer offline"
+    assert alice["Auto-Submitted"] == "auto-generated"
+    token = alice["Reply-To"].addresses[0].addr_spec
+    assert token.startswith(f"support+{ref.lower()}-") and token != got["bob"]["Reply-To"].addresses[0].addr_spec
+    assert ref_from_address(SECRET, token) is None, "an agent's token is not the customer's"
+    text = text_of(alice)
+    assert text.startswith("##- Reply above this line to answer the customer -##\nCommands:")
+    assert "Hello, my printer says it is offline." in text
+    assert f"Conversation {ref} · open · priority normal · assigned to nobody · tags: none" in text
+    # The second notification to the same agent threads under the first.
+    desk.customer_writes(subject=f"Re: Printer offline [#{ref}]", message_id="<req-2@customer.example>",
+                         body="It is still offline.\n")
+    second = desk.to("alice@example.com", desk.take())[0]
+    assert second["In-Reply-To"] == alice["Message-ID"]
+    assert str(second["References"]).split()[0] == str(alice["References"]).split()[0]
+
+
+@pytest.mark.parametrize("sample", ["gmail_html.eml", "outlook_html.eml", "apple_mail.eml", "iphone.eml",
+                                    "thunderbird.eml", "mutt.eml", "outlook_marker_mangled.eml"])
+def test_an_agents_reply_from_a_real_client_reaches_the_customer_threaded_and_clean(desk: Desk, store,
+                                                                                     sample: str) -> None:
+    got = open_conversation(desk)
+    ref = conversation(store).ref
+    desk.agent_replies(sample, "alice@example.com", got["alice"])
+    mails = desk.take()
+    (relayed,) = desk.to("anne@customer.example", mails)
+    assert sender(relayed) == ("Alice (Support)", "support@example.com")
+    assert relayed["Reply-To"].addresses[0].addr_spec == got["ack"]["Reply-To"].addresses[0].addr_spec
+    assert ref_from_address(SECRET, relayed["Reply-To"].addresses[0].addr_spec) == ref
+    assert relayed["In-Reply-To"] == "<req-1@customer.example>"
+    assert str(relayed["References"]).split()[-1] == "<req-1@customer.example>"
+    assert str(relayed["Subject"]) == f"Re: Printer offline [#{ref}]"
+    assert relayed["Auto-Submitted"] is None, "a person wrote this"
+    words = GERMAN_WORDS if "marker_mangled" in sample else AGENT_WORDS
+    assert words in text_of(relayed)
+    raw = relayed.as_string()
+    for internal in INTERNAL:
+        assert internal not in raw, f"{internal!r} leaked to the customer"
+    # Bob is told that Alice answered, so he does not start a second reply.
+    (told,) = desk.to("bob@example.com", mails)
+    assert "Alice answered the customer" in text_of(told) and words in text_of(told)
+    assert conversation(store).first_response_at is not None
+
+
+def test_an_html_reply_goes_out_as_html_with_a_text_alternative_and_its_attachment(desk: Desk) -> None:
+    got = open_conversation(desk)
+    desk.agent_replies("gmail_with_attachment.eml", "alice@example.com", got["alice"])
+    (relayed,) = desk.to("anne@customer.example", desk.take())
+    html = relayed.get_body(("html",))
+    words = "please follow the steps in the attached PDF"
+    assert html is not None and words in html.get_content() and "gmail_quote" not in html.get_content()
+    assert words in text_of(relayed) and "<div" not in text_of(relayed)
+    files = [(p.get_filename(), len(p.get_content())) for p in relayed.iter_attachments()]
+    assert [name for name, _ in files] == ["steps.pdf"] and files[0][1] > 0
+
+
+def test_a_note_stays_internal_and_reaches_the_colleagues(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.agent_replies("gmail_note.eml", "alice@example.com", got["alice"])
+    mails = desk.take()
+    assert desk.to("anne@customer.example", mails) == []
+    (shared,) = desk.to("bob@example.com", mails)
+    assert "old driver" in text_of(shared) and shared["Reply-To"].addresses[0].addr_spec.startswith("note+")
+    with store.reading() as tx:
+        note = tx.exec(select(Note).where(Note.kind == "agent_note")).one()
+    assert "old driver" in note.body and "#note" not in note.body and note.author == "alice@example.com"
+    # Bob answers the shared note: that stays internal too.
+    bob_reply = (b"From: Bob <bob@example.com>\r\nTo: " + shared["Reply-To"].addresses[0].addr_spec.encode() +
+                 b"\r\nSubject: Re: note\r\nMessage-ID: <bob-1@example.com>\r\n\r\nAgreed, the 2019 driver.\r\n")
+    desk.send(bob_reply, shared["Reply-To"].addresses[0].addr_spec, "bob@example.com")
+    mails = desk.take()
+    assert desk.to("anne@customer.example", mails) == []
+    assert "2019 driver" in text_of(desk.to("alice@example.com", mails)[0])
+
+
+def test_commands_change_the_conversation_and_are_cut_from_the_reply(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.agent_replies("thunderbird_commands.eml", "alice@example.com", got["alice"])
+    (relayed,) = desk.to("anne@customer.example", desk.take())
+    assert "#tag" not in text_of(relayed) and "#pending" not in text_of(relayed)
+    assert "photo of the printer" in text_of(relayed)
+    c = conversation(store)
+    assert (c.status, c.tags, c.assignee_id) == (Status.PENDING, ["printers"], 1)
+    # Assigned: the customer's next message goes to Alice only.
+    desk.customer_writes(subject=f"Re: Printer offline [#{c.ref}]", message_id="<req-2@customer.example>",
+                         body="Here is the photo.\n")
+    mails = desk.take()
+    assert desk.to("alice@example.com", mails) and not desk.to("bob@example.com", mails)
+    assert conversation(store).status == Status.OPEN, "the customer's answer puts it back in the open queue"
+
+
+def test_a_reply_with_only_commands_sends_the_customer_nothing(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.agent_replies("gmail_commands_only.eml", "alice@example.com", got["alice"])
+    assert desk.take() == []
+    c = conversation(store)
+    assert c.status == Status.RESOLVED and c.resolved_at is not None
+
+
+def reply_text(agent: str, notification, body: str, to: str = "") -> bytes:
+    """A plain reply as mutt would write it, to the notification's Reply-To (or `to`)."""
+    to = to or notification["Reply-To"].addresses[0].addr_spec
+    return (f"From: {agent}\r\nTo: {to}\r\nSubject: Re: {notification['Subject']}\r\n"
+            f"Message-ID: <{abs(hash(body))}@{agent.partition('@')[2]}>\r\nIn-Reply-To: {notification['Message-ID']}\r\n"
+            f"\r\n{body}\r\n\r\nOn Mon, 2 Mar 2026, Support wrote:\r\n> ##- Reply above this line to answer the customer -##\r\n"
+            "> Commands: start your reply with #note\r\n").encode()
+
+
+def test_a_typo_in_a_command_sends_nothing_and_tells_the_agent_once(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    desk.send(reply_text("alice@example.com", got["alice"], "#clsoe\n\nThanks, fixed."), to, "alice@example.com")
+    (told,) = desk.take()
+    assert "alice@example.com" in str(told["To"]) and "did you mean #close?" in text_of(told)
+    desk.send(reply_text("alice@example.com", got["alice"], "#asign me\n\nThanks."), to, "alice@example.com")
+    assert desk.take() == [], "at most one such answer per interval"
+    assert conversation(store).status == Status.OPEN
+
+
+def test_a_saved_reply_is_inserted_personalised_before_the_agents_text(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    desk.send(reply_text("alice@example.com", got["alice"], "#template restart\n\nTell me how it goes."), to,
+              "alice@example.com")
+    (relayed,) = desk.to("anne@customer.example", desk.take())
+    ref = conversation(store).ref
+    assert text_of(relayed).startswith(f"Hi Anne, a restart usually fixes this ({ref}).\n\nTell me how it goes.")
+
+
+@pytest.mark.parametrize("forge", ["spoofed_from", "wrong_mac", "other_conversation", "other_agents_token"])
+def test_a_reply_that_is_not_the_agents_own_is_quarantined_and_never_answered(desk: Desk, store, forge: str) -> None:
+    got = open_conversation(desk)
+    to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    sender = "alice@example.com"
+    if forge == "spoofed_from":
+        sender = "mallory@evil.example"
+    elif forge == "wrong_mac":
+        to = to[:-len("@example.com") - 2] + "zz@example.com"
+    elif forge == "other_conversation":
+        ref = conversation(store).ref.lower()
+        to = to.replace(ref, "b3b3b3b3")
+    else:
+        sender = "bob@example.com"
+    raw = reply_text(sender, got["alice"], "Hi Anne, here is a refund link: http://evil.example/", to=to)
+    desk.send(raw, to, sender)
+    assert desk.take() == [], "nothing relayed, nobody answered"
+    with store.reading() as tx:
+        quarantined = tx.exec(select(RawMessage).where(RawMessage.state == RawState.QUARANTINED)).one()
+    assert quarantined.stage == "authenticate" and quarantined.reason
+
+
+def test_a_reply_after_the_conversation_was_closed_still_reaches_the_customer(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.agent_replies("gmail_commands_only.eml", "alice@example.com", got["alice"])
+    desk.agent_replies("mutt.eml", "alice@example.com", got["alice"])
+    assert len(desk.to("anne@customer.example", desk.take())) == 1
+    assert conversation(store).status == Status.RESOLVED
+
+
+def test_two_agents_replying_at_once_hold_the_second_until_they_choose(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.clock.advance(minutes=2)
+    desk.agent_replies("gmail_html.eml", "alice@example.com", got["alice"])
+    assert len(desk.to("anne@customer.example", desk.take())) == 1
+    desk.clock.advance(minutes=1)
+    bob_to = got["bob"]["Reply-To"].addresses[0].addr_spec
+    desk.send(reply_text("bob@example.com", got["bob"], "Hi Anne, try the other cable."), bob_to, "bob@example.com")
+    mails = desk.take()
+    assert desk.to("anne@customer.example", mails) == [], "Bob's reply is held, not sent"
+    (held,) = desk.to("bob@example.com", mails)
+    assert "Alice answered the customer 1 minute ago" in text_of(held) and AGENT_WORDS in text_of(held)
+    assert "#send" in text_of(held) and "#drop" in text_of(held)
+    desk.send(reply_text("bob@example.com", held, "#send"), held["Reply-To"].addresses[0].addr_spec,
+              "bob@example.com")
+    (relayed,) = desk.to("anne@customer.example", desk.take())
+    assert "try the other cable" in text_of(relayed)
+    with store.reading() as tx:
+        assert tx.exec(select(Scheduled.state)).one() == ScheduledState.DONE
+
+
+def test_a_held_reply_with_no_answer_is_dropped_and_the_agent_told(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.clock.advance(minutes=1)
+    desk.agent_replies("mutt.eml", "alice@example.com", got["alice"])
+    desk.take()
+    bob_to = got["bob"]["Reply-To"].addresses[0].addr_spec
+    desk.send(reply_text("bob@example.com", got["bob"], "Hi Anne, try the other cable."), bob_to, "bob@example.com")
+    desk.take()
+    desk.clock.advance(hours=1, seconds=1)
+    desk.settle()
+    (told,) = desk.take()
+    assert "bob@example.com" in str(told["To"]) and "was dropped" in text_of(told)
+    with store.reading() as tx:
+        assert tx.exec(select(Scheduled.state)).one() == ScheduledState.CANCELLED

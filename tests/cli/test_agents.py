@@ -1,0 +1,53 @@
+"""`gateway agents add | list | remove` through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(database_url, monkeypatch) -> dict[str, str]:
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    return {"GATEWAY_DATABASE_URL": database_url}
+
+
+def agents(env: dict[str, str]) -> list[dict[str, object]]:
+    result = runner.invoke(app, ["agents", "list", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_add_list_and_remove_an_agent(env) -> None:
+    added = runner.invoke(app, ["agents", "add", "Alice@Example.com", "--name", "Alice", "--tier", "2"], env=env)
+    assert added.exit_code == 0 and "added agent alice@example.com (Alice), tier 2" in added.output
+    assert agents(env) == [{"address": "alice@example.com", "name": "Alice", "tier": 2}]
+    table = runner.invoke(app, ["agents", "list"], env=env)
+    assert "alice@example.com" in table.output and "Alice" in table.output
+    removed = runner.invoke(app, ["agents", "remove", "alice@example.com"], env=env)
+    assert removed.exit_code == 0 and agents(env) == []
+
+
+def test_adding_again_updates_name_and_tier(env) -> None:
+    runner.invoke(app, ["agents", "add", "bob@example.com", "--name", "Bob"], env=env)
+    again = runner.invoke(app, ["agents", "add", "bob@example.com", "--tier", "3"], env=env)
+    assert "updated agent bob@example.com (Bob), tier 3" in again.output
+    assert agents(env) == [{"address": "bob@example.com", "name": "Bob", "tier": 3}]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["agents", "add", "not-an-address"], "is not a mail address"),
+    (["agents", "add", "support@example.com"], "is one of our support addresses"),
+    (["agents", "remove", "nobody@example.com"], "no agent nobody@example.com"),
+])
+def test_bad_arguments_get_one_line_saying_what_is_wrong(env, args, message) -> None:
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code in (1, 2)
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
