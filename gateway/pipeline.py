@@ -151,7 +151,8 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
     if claim.refusal:
         _quarantine_raw(raw, msg, "authenticate", claim.refusal)
         return
-    conversation = tx.exec(select(Conversation).where(Conversation.ref == claim.ref)).first()
+    # Locked, so two agents' replies processed at once by two gateways see each other: one is held.
+    conversation = tx.exec(select(Conversation).where(Conversation.ref == claim.ref).with_for_update()).first()
     if conversation is None:
         _quarantine_raw(raw, msg, "authenticate", f"reply token names conversation {claim.ref}, which does not exist")
         return

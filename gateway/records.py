@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from gateway.models import Conversation, Customer, Message
+from gateway.models import Agent, Conversation, Customer, Message, Note
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,16 @@ class MessageRecord:
     subject: str
     text: str
     placed_by: str | None
+    agent: str | None
+    stripped: str  # what reply stripping cut from an agent's mail
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    time: datetime
+    kind: str
+    author: str
+    body: str
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,11 @@ class ConversationRecord:
     first_response_at: datetime | None
     resolved_at: datetime | None
     linked_to: str | None
+    priority: str
+    tags: list[str]
+    assignee: str | None
     messages: list[MessageRecord]
+    notes: list[NoteRecord]
 
     def to_json(self) -> dict[str, object]:
         def plain(value: object) -> object:
@@ -50,9 +64,9 @@ class ConversationRecord:
         return plain(asdict(self))  # type: ignore[return-value]
 
 
-def _message(m: Message) -> MessageRecord:
+def _message(m: Message, agents: dict[int, str]) -> MessageRecord:
     return MessageRecord(m.message_id, m.direction, m.kind, m.sender, list(m.recipients), m.created_at,
-                         m.subject, m.text, m.matched_by)
+                         m.subject, m.text, m.matched_by, agents.get(m.agent_id) if m.agent_id else None, m.stripped)
 
 
 def conversation_records(tx: Session, refs: list[str] | None = None, batch: int = 500) -> Iterator[ConversationRecord]:
@@ -66,9 +80,13 @@ def conversation_records(tx: Session, refs: list[str] | None = None, batch: int 
         if not rows:
             return
         ids = [c.id for c, _ in rows]
+        agents = dict(tx.exec(select(Agent.id, Agent.address)).all())
         messages: dict[int, list[MessageRecord]] = {i: [] for i in ids}  # type: ignore[misc]
         for m in tx.exec(select(Message).where(col(Message.conversation_id).in_(ids)).order_by(col(Message.id))):
-            messages[m.conversation_id].append(_message(m))  # type: ignore[index]
+            messages[m.conversation_id].append(_message(m, agents))  # type: ignore[index]
+        notes: dict[int, list[NoteRecord]] = {i: [] for i in ids}  # type: ignore[misc]
+        for n in tx.exec(select(Note).where(col(Note.conversation_id).in_(ids)).order_by(col(Note.id))):
+            notes[n.conversation_id].append(NoteRecord(n.created_at, n.kind, n.author, n.body))
         linked = {c.id: c.ref for c in tx.exec(select(Conversation).where(
             col(Conversation.id).in_([c.linked_to_id for c, _ in rows if c.linked_to_id])))}
         for conversation, customer in rows:
@@ -77,5 +95,7 @@ def conversation_records(tx: Session, refs: list[str] | None = None, batch: int 
                 conversation.subject, conversation.created_at, conversation.updated_at,
                 conversation.first_response_at, conversation.resolved_at,
                 linked.get(conversation.linked_to_id) if conversation.linked_to_id else None,
-                messages[conversation.id])  # type: ignore[index]
+                conversation.priority, list(conversation.tags),
+                agents.get(conversation.assignee_id) if conversation.assignee_id else None,
+                messages[conversation.id], notes[conversation.id])  # type: ignore[index]
         last_id = rows[-1][0].id  # type: ignore[assignment]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import PageElement, PreformattedString
+from bs4.element import PageElement, PreformattedString, Script, Stylesheet, TemplateString
 
 _BLOCK = frozenset("address article aside blockquote center dd div dl dt fieldset figure footer form h1 h2 h3 h4 "
                    "h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split())
@@ -18,6 +18,7 @@ _QUOTE_CLASSES = frozenset(("gmail_quote", "gmail_attr", "moz-cite-prefix", "yah
 _HARD_IDS = frozenset(("divrplyfwdmsg", "appendonsend", "olk_src_body_section"))
 _SEPARATOR_STYLE = re.compile(r"border-top:\s*solid\s+#(?:e1e1e1|b5c4df)", re.I)
 _SPACE = re.compile(r"\s+")
+_INVISIBLE = (PreformattedString, Script, Stylesheet, TemplateString)
 # How an <hr> reads, so the plain-text rules see a separator line above a header block.
 RULE = "_" * 32
 
@@ -43,14 +44,19 @@ class HtmlBody:
 
     def cut(self, removed: frozenset[int], end: int) -> str:
         """Remove lines `removed` and everything from line `end` on; return what is left as HTML."""
+        shown = _shown(self.soup)
+        doomed: list[PageElement] = []
         if end < len(self.lines) and self.lines[end].nodes:
-            _cut_from(self.lines[end].nodes[0])
+            doomed.extend(_from(self.lines[end].nodes[0], shown))
         for index in sorted(i for i in removed if i < end):
-            for node in self.lines[index].nodes:
-                parent = node.parent
-                node.extract()
-                _prune(parent)
-        return str(self.soup) if _meaningful(self.soup) else ""
+            doomed.extend(self.lines[index].nodes)
+        touched = _ancestors(doomed)
+        _extract(doomed)
+        shown = _shown(self.soup)
+        # Containers that held only what was cut go too; empty ones the sender wrote stay.
+        _extract([element for element in touched if id(element) not in shown and element.name not in _TOP
+                  and element.name != "img"])
+        return str(self.soup) if id(self.soup) in shown else ""
 
 
 def _kind(tag: Tag) -> tuple[bool, bool]:
@@ -68,7 +74,7 @@ class _Reader:
     def __init__(self) -> None:
         self.lines: list[HtmlLine] = []
         self.current = HtmlLine()
-        self.quote = self.hard = 0
+        self.quote = self.hard = self.pre = 0
 
     def read(self, soup: BeautifulSoup) -> list[HtmlLine]:
         stack: list[tuple[PageElement, bool]] = [(soup, False)]
@@ -88,6 +94,7 @@ class _Reader:
         if leaving:
             self.quote -= quote
             self.hard -= hard
+            self.pre -= tag.name == "pre"
             if tag.name in _BLOCK:
                 self._flush()
             return
@@ -99,6 +106,7 @@ class _Reader:
             self._flush()
         self.quote += quote
         self.hard += hard
+        self.pre += tag.name == "pre"
         if tag.name == "hr":
             self._start(RULE, tag)
             self.current.from_html = True
@@ -108,7 +116,7 @@ class _Reader:
         stack.extend((child, False) for child in reversed(tag.contents))
 
     def _text(self, node: NavigableString) -> None:
-        if any(parent.name == "pre" for parent in node.parents):
+        if self.pre:
             # _split_preformatted left one line per node; a trailing newline ends the line.
             text = str(node).rstrip("\n")
             if text.strip():
@@ -153,32 +161,53 @@ def _split_preformatted(soup: BeautifulSoup) -> None:
             node.replace_with(*(NavigableString(part) for part in parts))
 
 
-def _meaningful(node: PageElement) -> bool:
-    """Whether a node shows anything: text other than whitespace, or an image."""
-    if isinstance(node, Tag):
-        return node.name == "img" or node.find("img") is not None or bool(node.get_text().strip())
-    return isinstance(node, NavigableString) and not isinstance(node, PreformattedString) and bool(node.strip())
+def _shown(soup: BeautifulSoup) -> set[int]:
+    """The ids of the nodes that show something: text other than whitespace, or an image, inside them."""
+    shown: set[int] = set()
+    for node in soup.descendants:
+        visible = (node.name == "img") if isinstance(node, Tag) else (
+            isinstance(node, NavigableString) and not isinstance(node, _INVISIBLE) and bool(node.strip()))
+        parent: PageElement | None = node if visible else None
+        while parent is not None and id(parent) not in shown:
+            shown.add(id(parent))
+            parent = parent.parent
+    return shown
 
 
-def _cut_from(node: PageElement) -> None:
-    """Remove `node` and everything after it in document order."""
+def _from(node: PageElement, shown: set[int]) -> list[PageElement]:
+    """`node` and everything after it in document order, as the fewest whole elements."""
     # Start at the outermost element that begins with this node, so no empty shell is left behind.
     while (node.parent is not None and node.parent.name not in _TOP
-           and not any(_meaningful(sibling) for sibling in node.previous_siblings)):
+           and not any(id(sibling) in shown for sibling in node.previous_siblings)):
         node = node.parent
-    current: PageElement | None = node
-    while current is not None and current.parent is not None:
-        for sibling in list(current.next_siblings):
-            sibling.extract()
+    found: list[PageElement] = [node]
+    current: PageElement = node
+    while current.parent is not None:
+        found.extend(current.next_siblings)
         current = current.parent
-    parent = node.parent
-    node.extract()
-    _prune(parent)
+    return found
 
 
-def _prune(element: PageElement | None) -> None:
-    """Remove elements that only held what was cut."""
-    while isinstance(element, Tag) and element.name not in _TOP and element.name != "img" and not _meaningful(element):
-        parent = element.parent
-        element.extract()
-        element = parent
+def _ancestors(nodes: list[PageElement]) -> list[Tag]:
+    seen: set[int] = set()
+    found: list[Tag] = []
+    for node in nodes:
+        parent = node.parent
+        while parent is not None and id(parent) not in seen:
+            seen.add(id(parent))
+            found.append(parent)
+            parent = parent.parent
+    return found
+
+
+def _extract(nodes: list[PageElement]) -> None:
+    """Take nodes out of the tree; bs4 finds each one's index by a scan, so give it the index."""
+    doomed = {id(node) for node in nodes}
+    parents: dict[int, Tag] = {}
+    for node in nodes:
+        if node.parent is not None and id(node.parent) not in doomed:
+            parents[id(node.parent)] = node.parent
+    for parent in parents.values():
+        for index in range(len(parent.contents) - 1, -1, -1):
+            if id(parent.contents[index]) in doomed:
+                parent.contents[index].extract(_self_index=index)

@@ -3,6 +3,8 @@ and what the customer finally receives."""
 
 from __future__ import annotations
 
+import smtplib
+
 import pytest
 from sqlmodel import select
 
@@ -234,3 +236,36 @@ def test_a_held_reply_with_no_answer_is_dropped_and_the_agent_told(desk: Desk, s
     assert "bob@example.com" in str(told["To"]) and "was dropped" in text_of(told)
     with store.reading() as tx:
         assert tx.exec(select(Scheduled.state)).one() == ScheduledState.CANCELLED
+
+
+def test_two_replies_arriving_together_send_one_and_hold_the_other(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.clock.advance(minutes=2)
+    alice_to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    bob_to = got["bob"]["Reply-To"].addresses[0].addr_spec
+    with smtplib.SMTP(desk.host, desk.port) as client:  # Both stored before either is processed.
+        client.sendmail("alice@example.com", [alice_to], reply_text("alice@example.com", got["alice"], "Try A."))
+        client.sendmail("bob@example.com", [bob_to], reply_text("bob@example.com", got["bob"], "Try B."))
+    desk.settle()
+    mails = desk.take()
+    (relayed,) = desk.to("anne@customer.example", mails)
+    assert "Try A." in text_of(relayed)
+    assert any("has not been sent" in text_of(m) for m in desk.to("bob@example.com", mails))
+
+
+def test_drop_discards_a_held_reply(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.clock.advance(minutes=2)
+    desk.agent_replies("mutt.eml", "alice@example.com", got["alice"])
+    desk.take()
+    bob_to = got["bob"]["Reply-To"].addresses[0].addr_spec
+    desk.send(reply_text("bob@example.com", got["bob"], "Try B."), bob_to, "bob@example.com")
+    (held,) = desk.take()
+    desk.send(reply_text("bob@example.com", held, "#drop"), held["Reply-To"].addresses[0].addr_spec,
+              "bob@example.com")
+    assert desk.take() == []
+    with store.reading() as tx:
+        assert tx.exec(select(Scheduled.state)).one() == ScheduledState.CANCELLED
+    desk.clock.advance(hours=2)
+    desk.settle()
+    assert desk.take() == [], "a dropped reply is not dropped again by the timer"
