@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from bs4 import BeautifulSoup
+
 from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, RelayReply, TellAgent, TellColleagues,
                              UpdateConversation)
 from gateway.agents.collision import must_hold
@@ -11,13 +15,18 @@ from gateway.agents.saved_replies import render_saved_reply
 from gateway.decision import AgentMail, Context, Decision
 from gateway.models import ScheduledState, Status
 
-# Lines only our notifications contain: seeing one in what we would relay means the cut failed.
-INTERNAL_SIGNS = ("Reply above this line", "Commands: start your reply with", "earlier conversation")
+# Lines only mail to agents contains: finding one in what we would relay means the cut failed.
+INTERNAL_SIGNS = tuple(re.compile(p, re.MULTILINE) for p in (
+    r"Reply above this line to answer the customer", r"^Commands: start your reply with #note",
+    r"^Conversation [A-Z2-9]{8} · ", r"has \d+ earlier conversations?:$", r"^PARTNER\b.*is with a partner\.$",
+    r": first conversation with us\.$"))
 _STATUS = {"close": Status.RESOLVED, "resolve": Status.RESOLVED, "pending": Status.PENDING, "open": Status.OPEN}
 
 
-def leaks_internal(text: str) -> bool:
-    return any(sign.lower() in text.lower() for sign in INTERNAL_SIGNS)
+def leaks_internal(text: str, html: str = "") -> bool:
+    visible = text + "\n" + (BeautifulSoup(html, "html.parser").get_text("\n") if html else "")
+    visible = "\n".join(line.strip(" >\u00a0\ufeff") for line in visible.splitlines())
+    return any(sign.search(visible) for sign in INTERNAL_SIGNS)
 
 
 def _update(ctx: Context, mail: AgentMail, parsed: Commands) -> tuple[UpdateConversation | None, list[str]]:
@@ -52,8 +61,8 @@ def _update(ctx: Context, mail: AgentMail, parsed: Commands) -> tuple[UpdateConv
 def _saved_reply(ctx: Context, mail: AgentMail, parsed: Commands) -> tuple[str, str]:
     """(text, error) of the #template the agent asked for, personalised."""
     name = next((c.argument.lower() for c in parsed.commands if c.name == "template"), "")
-    if not name:
-        return "", ""
+    if name not in ctx.saved_replies:
+        return "", ""  # No #template, or an unknown one (_update reports that).
     variables = {"customer_name": ctx.conversation.customer_name.split(" ")[0] if ctx.conversation.customer_name
                  else "", "agent_name": mail.agent.first_name, "ref": ctx.conversation.ref,
                  "subject": ctx.conversation.subject}
@@ -100,7 +109,7 @@ def handle_agent_mail(ctx: Context) -> Decision:
     if not body:
         return Decision(actions=tuple(actions), final=True)  # Only commands: nothing for the customer.
     html = without_command_lines(mail.reply.html, parsed.lines()) if not template_text else ""
-    if leaks_internal(body) or leaks_internal(html):
+    if leaks_internal(body, html):
         return Decision(actions=(TellAgent(mail.agent, "not_relayed"),), final=True)
     colleague = mail.colleague_reply
     if must_hold(colleague, mail.seen_at, ctx.now, ctx.settings.agents.collision_window):

@@ -44,3 +44,9 @@ def test_an_agent_writing_to_the_customers_address_is_refused() -> None:
 def test_a_customer_writing_to_their_own_token_is_no_agent_business() -> None:
     to = reply_address(SECRET, "support@example.com", "K7Q2M9XA")
     assert claim("anne@customer.example", to, is_agent=False) is None
+
+
+def test_a_list_members_reply_to_the_lists_notification_is_theirs() -> None:
+    to = agent_address(SECRET, "support@example.com", "K7Q2M9XA", "team@example.com")
+    accepted = authenticate("bob@example.com", True, [to], SECRET, AGENTS, frozenset({"team@example.com"}))
+    assert accepted == AgentClaim(agent="bob@example.com", ref="K7Q2M9XA")
