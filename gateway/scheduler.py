@@ -22,6 +22,10 @@ class Scheduler:
     def run_once(self) -> int:
         """Handle the due rows; each is claimed (SKIP LOCKED) so two gateways never handle one twice."""
         now = self.rt.clock()
+        due_now = select(Scheduled.id).where(Scheduled.state == ScheduledState.PENDING, Scheduled.due_at <= now)
+        with self.rt.store.reading() as tx:
+            if tx.exec(due_now.limit(1)).first() is None:
+                return 0  # Most passes find nothing: do not take the (SQLite-wide) write lock for that.
         with self.rt.store.transaction() as tx:
             due = tx.exec(select(Scheduled).where(
                 Scheduled.state == ScheduledState.PENDING, Scheduled.due_at <= now)
