@@ -24,7 +24,9 @@ def is_partner(customer: Customer | None, rt: Runtime) -> bool:
     return customer is not None and (customer.partner or rt.settings.is_partner(customer.address))
 
 
-def _update(conversation: Conversation, action: UpdateConversation, now: datetime) -> None:
+def _update(conversation: Conversation, action: UpdateConversation, now: datetime) -> str:
+    """Apply the changes; say what changed, for the conversation's history."""
+    before = (conversation.status, conversation.assignee_id, list(conversation.tags), conversation.priority)
     if action.status is not None and action.status != conversation.status:
         conversation.status = action.status
         conversation.resolved_at = now if action.status == Status.RESOLVED else None
@@ -37,6 +39,12 @@ def _update(conversation: Conversation, action: UpdateConversation, now: datetim
         conversation.priority = action.priority
     if action.no_survey:
         conversation.no_survey = True
+    changes = [f"status {conversation.status}" if conversation.status != before[0] else "",
+               f"assigned to {action.assign.address}" if action.assign and conversation.assignee_id != before[1]
+               else "", f"tags {', '.join(conversation.tags) or 'none'}" if conversation.tags != before[2] else "",
+               f"priority {conversation.priority}" if conversation.priority != before[3] else "",
+               "no survey" if action.no_survey else ""]
+    return "; ".join(c for c in changes if c)
 
 
 def apply(tx: Session, conversation: Conversation, message: Message, actions: Sequence[Action], rt: Runtime,
@@ -61,7 +69,12 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
             assert customer is not None, "agents are notified of a customer's mail"
             queue_notifications(tx, rt, action.recipients, conversation, customer, message, roster, partner, now)
         elif isinstance(action, UpdateConversation):
-            _update(conversation, action, now)
+            changed = _update(conversation, action, now)
+            if changed:
+                tx.add(Note(conversation_id=conversation.id, created_at=now, kind="changed",
+                            author=message.sender, body=changed))
+                log.info("mid=%s conv=%s %s by %s", message.message_id or "-", conversation.ref, changed,
+                         message.sender)
         elif isinstance(action, RelayReply):
             queue_relay(tx, rt, action, conversation, now)
         elif isinstance(action, AddNote):

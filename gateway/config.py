@@ -229,7 +229,21 @@ def load_config(path: Path | None, environ: typing.Mapping[str, str] | None = No
         if section in section_names and key:
             values.setdefault(section, {})[key] = value
             origin[f"{section}.{key}"] = f"env {name}"
+    if path is not None:
+        _relative_to(Path(path).resolve().parent, values, origin, str(path))
     return _validate(_build(values, origin))
+
+
+def _relative_to(folder: Path, values: dict[str, dict[str, object]], origin: dict[str, str], path: str) -> None:
+    """Relative paths written in the file mean next to the file, not wherever the command was run from."""
+    url = values.get("database", {}).get("url")
+    if origin.get("database.url") == path and isinstance(url, str) and url.startswith("sqlite:///"):
+        file = url.removeprefix("sqlite:///")
+        if file and not file.startswith("/") and file != ":memory:":
+            values["database"]["url"] = f"sqlite:///{folder / file}"
+    saved = values.get("agents", {}).get("saved_replies")
+    if origin.get("agents.saved_replies") == path and isinstance(saved, str) and saved and not Path(saved).is_absolute():
+        values["agents"]["saved_replies"] = str(folder / saved)
 
 
 def _validate(settings: Settings) -> Settings:

@@ -29,6 +29,7 @@ def decide(ctx: Context, rules: Sequence[Rule] = RULES) -> list[Action]:
         decision = rule(ctx)
         actions.extend(decision.actions)
         if decision.final:
-            log.info("mid=%s conv=%s stopped by %s", ctx.message.message_id, ctx.conversation.ref, rule.__name__)
+            log.info("mid=%s conv=%s decided by %s: %s", ctx.message.message_id or "-", ctx.conversation.ref,
+                     rule.__name__, ", ".join(type(a).__name__ for a in actions) or "nothing to do")
             break
     return actions

@@ -29,7 +29,9 @@ def test_no_file_means_the_laptop_defaults():
 
 def test_the_shipped_file_states_every_key_with_its_default():
     from_file = load_config(ROOT / "gateway" / "default_config.toml", environ={})
-    assert dataclasses.replace(from_file, sources=()) == Settings()
+    # The one difference: a relative SQLite path is taken from the file's folder.
+    assert from_file.database.url == f"sqlite:///{ROOT / 'gateway' / 'gateway.db'}"
+    assert dataclasses.replace(from_file, sources=(), database=Settings().database) == Settings()
     every_key = {f"{section.name}.{key.name}" for section in dataclasses.fields(Settings)
                  if section.name != "sources" for key in dataclasses.fields(getattr(Settings(), section.name))}
     assert {key for key, _ in from_file.sources} == every_key
@@ -82,3 +84,16 @@ def test_a_bad_config_is_one_line_saying_what_and_where(tmp_path, text, env, say
 def test_a_missing_file_says_how_to_create_one(tmp_path):
     with pytest.raises(ConfigError, match="gateway init"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_relative_paths_in_the_file_are_next_to_the_file_not_the_working_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "gateway.toml").write_text('[database]\nurl = "sqlite:///data/gateway.db"\n'
+                                         '[agents]\nsaved_replies = "replies"\n')
+    monkeypatch.chdir(tmp_path)
+    settings = load_config(folder / "gateway.toml", environ={})
+    assert settings.database.url == f"sqlite:///{folder.resolve()}/data/gateway.db"
+    assert settings.agents.saved_replies == str(folder.resolve() / "replies")
+    from_env = load_config(folder / "gateway.toml", environ={"GATEWAY_DATABASE_URL": "sqlite:///here.db"})
+    assert from_env.database.url == "sqlite:///here.db", "the environment is read from the working folder"

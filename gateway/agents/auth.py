@@ -27,6 +27,10 @@ def authenticate(sender: str, is_agent: bool, addresses: Iterable[str], secret: 
             # A notification sent to a list address is answered by one of its members, from their own address.
             if token.is_agent_token(secret, sender) or any(token.is_agent_token(secret, lst) for lst in lists):
                 return AgentClaim(agent=sender, ref=token.ref, note=token.local == "note")
+        owner = next((a for t in tokens for a in sorted(agents | lists) if t.is_agent_token(secret, a)), None)
+        if owner is not None:
+            return AgentClaim(refusal=f"agent {sender} used {owner}'s reply address; each agent answers "
+                                      "from the notification they were sent")
         if any(token.is_customer_token(secret) for token in tokens):
             return AgentClaim(refusal=f"agent {sender} wrote to the customer's reply address; "
                                       "agents answer from the notification they were sent")

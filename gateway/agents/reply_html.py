@@ -14,13 +14,19 @@ _SKIP = frozenset("head style script title template xml".split())
 _TOP = frozenset(("html", "body", "[document]"))
 # Containers that hold exactly the quote: what follows them may be the sender's own text again.
 _QUOTE_CLASSES = frozenset(("gmail_quote", "gmail_attr", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote"))
-# Outlook's header blocks: the quoted message follows them as siblings, so everything after goes.
+# Outlook's header blocks and markers: the quoted message follows them as siblings, so from the
+# first of them on, everything goes.
 _HARD_IDS = frozenset(("divrplyfwdmsg", "appendonsend", "olk_src_body_section"))
 _SEPARATOR_STYLE = re.compile(r"border-top:\s*solid\s+#(?:e1e1e1|b5c4df)", re.I)
+# bs4's html.parser builder remembers every unclosed <br> in a list it scans at each end tag, which is
+# quadratic in a long mail; written as <br/> the same element is not remembered.
+_VOID = re.compile(r"<(area|base|br|col|embed|hr|img|input|link|meta|source|track|wbr)\b"
+                   r"((?:[^<>\"'/]|\"[^\"]*\"|'[^']*'|/(?!>))*)>", re.I)
+_NO_BORDER = re.compile(r"border:\s*none", re.I)
 _SPACE = re.compile(r"\s+")
 _INVISIBLE = (PreformattedString, Script, Stylesheet, TemplateString)
 # How an <hr> reads, so the plain-text rules see a separator line above a header block.
-RULE = "_" * 32
+_RULE = "_" * 32
 
 
 @dataclass
@@ -29,8 +35,9 @@ class HtmlLine:
 
     text: str = ""
     quoted: bool = False  # inside a blockquote or a client's quote container
-    hard: bool = False  # inside a container after which everything is quote
+    hard: bool = False  # at or after a container from which everything is quote (Outlook's header divs)
     from_html: bool = False  # judged by its markup (container or <hr>), not only by its words
+    image: bool = False
     nodes: list[PageElement] = field(default_factory=list)
 
 
@@ -38,7 +45,7 @@ class HtmlBody:
     """A parsed HTML body, its lines, and the operation that removes some of them."""
 
     def __init__(self, html: str) -> None:
-        self.soup = BeautifulSoup(html, "html.parser")
+        self.soup = BeautifulSoup(_VOID.sub(r"<\1\2/>", html), "html.parser")
         _split_preformatted(self.soup)
         self.lines = _Reader().read(self.soup)
 
@@ -62,9 +69,10 @@ class HtmlBody:
 def _kind(tag: Tag) -> tuple[bool, bool]:
     """(quote container, hard container) for one element."""
     classes = {c.lower() for c in tag.get("class") or ()}
-    ident = str(tag.get("id") or "").lower()
-    quote = tag.name == "blockquote" or bool(classes & _QUOTE_CLASSES)
-    hard = ident in _HARD_IDS or (tag.name == "div" and bool(_SEPARATOR_STYLE.search(str(tag.get("style") or ""))))
+    style = str(tag.get("style") or "")
+    # Gmail and Apple Mail indent with a borderless blockquote; that is the sender's own text.
+    quote = (tag.name == "blockquote" and not _NO_BORDER.search(style)) or bool(classes & _QUOTE_CLASSES)
+    hard = str(tag.get("id") or "").lower() in _HARD_IDS or (tag.name == "div" and bool(_SEPARATOR_STYLE.search(style)))
     return quote, hard
 
 
@@ -74,7 +82,8 @@ class _Reader:
     def __init__(self) -> None:
         self.lines: list[HtmlLine] = []
         self.current = HtmlLine()
-        self.quote = self.hard = self.pre = 0
+        self.quote = self.pre = 0
+        self.hard = False
 
     def read(self, soup: BeautifulSoup) -> list[HtmlLine]:
         stack: list[tuple[PageElement, bool]] = [(soup, False)]
@@ -93,7 +102,6 @@ class _Reader:
         quote, hard = _kind(tag)
         if leaving:
             self.quote -= quote
-            self.hard -= hard
             self.pre -= tag.name == "pre"
             if tag.name in _BLOCK:
                 self._flush()
@@ -105,13 +113,14 @@ class _Reader:
         if tag.name in _BLOCK:
             self._flush()
         self.quote += quote
-        self.hard += hard
+        self.hard = self.hard or hard
         self.pre += tag.name == "pre"
         if tag.name == "hr":
-            self._start(RULE, tag)
+            self._start(_RULE, tag)
             self.current.from_html = True
         elif tag.name == "img":
             self._start("", tag)
+            self.current.image = True
         stack.append((tag, True))
         stack.extend((child, False) for child in reversed(tag.contents))
 
@@ -137,14 +146,14 @@ class _Reader:
         line = self.current
         if not line.nodes or not line.text:
             line.quoted = line.quoted or self.quote > 0
-            line.hard = line.hard or self.hard > 0
+            line.hard = line.hard or self.hard
             line.from_html = line.from_html or line.quoted or line.hard
         line.text += text
         line.nodes.append(node)
 
     def _flush(self, blank: bool = False) -> None:
         line = self.current
-        if line.text.strip() or any(getattr(n, "name", None) == "img" for n in line.nodes) or blank:
+        if line.text.strip() or line.image or blank:
             line.text = line.text.strip()
             line.quoted = line.quoted or self.quote > 0
             self.lines.append(line)

@@ -71,9 +71,10 @@ def show(ref: Annotated[str, typer.Argument(help="The conversation's reference, 
                                                               if record.linked_to else ""))
     console.print(f"priority {record.priority} · assigned to {record.assignee or 'nobody'} · "
                   f"tags: {', '.join(record.tags) or 'none'}", markup=False)
-    table = Table("TIME (UTC)", "DIR", "KIND", "FROM", "SUBJECT", "PLACED BY", box=None)
+    table = Table("TIME (UTC)", "DIR", "KIND", "FROM", "TO", "SUBJECT", "PLACED BY", box=None)
     for m in record.messages:
-        table.add_row(_when(m.time), m.direction, m.kind, m.agent or m.sender, m.subject[:50], m.placed_by or "-")
+        to = ", ".join(m.recipients) if m.direction == "out" else "-"
+        table.add_row(_when(m.time), m.direction, m.kind, m.sender, to, m.subject[:50], m.placed_by or "-")
     console.print(table)
     for note in record.notes:
         console.print(f"NOTE {_when(note.time)} {note.kind} {note.author or ''}: {note.body}", markup=False,

@@ -139,6 +139,9 @@ def test_a_reply_with_only_commands_sends_the_customer_nothing(desk: Desk, store
     assert desk.take() == []
     c = conversation(store)
     assert c.status == Status.RESOLVED and c.resolved_at is not None
+    with store.reading() as tx:
+        change = tx.exec(select(Note).where(Note.kind == "changed")).one()
+    assert (change.author, change.body) == ("alice@example.com", "status resolved")
 
 
 def reply_text(agent: str, notification, body: str, to: str = "") -> bytes:

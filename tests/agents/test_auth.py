@@ -21,7 +21,7 @@ def test_the_note_address_is_recognised() -> None:
 
 def test_another_agents_token_is_refused() -> None:
     to = agent_address(SECRET, "support@example.com", "K7Q2M9XA", "bob@example.com")
-    assert "without their reply token" in claim("alice@example.com", to).refusal  # type: ignore[union-attr]
+    assert "used bob@example.com's reply address" in claim("alice@example.com", to).refusal  # type: ignore[union-attr]
 
 
 def test_a_spoofed_from_on_an_agent_token_is_refused() -> None:
