@@ -271,7 +271,23 @@ def main() -> int:
             print(f"  not counted (no check we can evaluate): {', '.join(result.skipped)}")
         for failure in result.failures():
             print(f"  FAIL {failure.name}: {failure.why}")
+    print("hostile inputs (seconds):")
+    for label, text, html in HOSTILE:
+        _, seconds = _timed(text, html)
+        print(f"  {label}: {seconds:.3f}")
     return 0
+
+
+# Inputs built to trip backtracking regexes or quadratic HTML handling; the tests check the results.
+HOSTILE = (
+    ("300 KB of colon lines", ("x" * 150 + ":\n") * 2000, ""),
+    ("100,000 dash lines", "--\n" * 100_000, ""),
+    ("interleaved quotes", "> q\nt\n" * 50_000, ""),
+    ("10,000 attributions", "On 1 Jan 2020, X <a@b.example> wrote:\n" * 10_000, ""),
+    ("300 KB footer link", "Sent from my X<" + "a" * 300_000, ""),
+    ("HTML, 20,000 line breaks", "", "<div>" + "line<br>" * 20_000 + "</div>"),
+    ("HTML, 5,000 nested divs", "", "<div>" * 5000 + "Hi" + "</div>" * 5000),
+)
 
 
 if __name__ == "__main__":
