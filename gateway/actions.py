@@ -61,6 +61,8 @@ class HoldReply:
     agent: AgentView
     source_pk: int
     colleague: ColleagueReply
+    text: str
+    html: str
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -67,7 +67,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
             queue_acknowledgement(tx, action, conversation, customer, message, rt.settings, rt.secret, now)
         elif isinstance(action, NotifyAgents):
             assert customer is not None, "agents are notified of a customer's mail"
-            queue_notifications(tx, rt, action.recipients, conversation, customer, message, roster, partner, now)
+            queue_notifications(tx, rt, action.recipients, conversation, customer, message, roster, partner, beta,
+                                subject, now)
         elif isinstance(action, UpdateConversation):
             changed = _update(conversation, action, now)
             if changed:
@@ -85,7 +86,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
                      note_address=True)
         elif isinstance(action, HoldReply):
             tx.add(Scheduled(kind="held_reply", due_at=now + rt.settings.agents.hold_expiry, created_at=now,
-                             conversation_id=conversation.id, message_pk=action.source_pk, agent_id=action.agent.id))
+                             conversation_id=conversation.id, message_pk=action.source_pk, agent_id=action.agent.id,
+                             text=action.text, html=action.html))
             colleague = action.colleague
             tell("reply_held", action.agent.address, {
                 "colleague": colleague.agent_name, "at": colleague.at.strftime("%H:%M UTC"),
@@ -104,8 +106,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
                                                       "text": action.text})
 
 
-def _human(delta: object) -> str:
-    seconds = int(delta.total_seconds())  # type: ignore[attr-defined]
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
     if seconds % 3600 == 0:
         hours = seconds // 3600
         return f"{hours} hour{'s' if hours != 1 else ''}"

@@ -255,6 +255,9 @@ def _validate(settings: Settings) -> Settings:
     if not settings.database.url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(f"[database] url: {settings.database.url!r} is neither sqlite:///PATH nor "
                           "postgresql+psycopg://USER@HOST/DB")
+    for address in (a for addresses in settings.channels.notify.values() for a in addresses):
+        if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", address):
+            raise ConfigError(f"[channels] notify: {address!r} is not a plain ASCII address like team@example.com")
     for channel in (*settings.channels.notify, *settings.channels.beta):
         if channel.lower() not in settings.support_addresses:
             raise ConfigError(f"[channels]: {channel!r} is not one of [mail] addresses; add it there or remove it")

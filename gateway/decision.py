@@ -26,6 +26,7 @@ class ConversationView:
     channel: str = ""
     subject: str = ""
     customer_name: str = ""
+    customer_address: str = ""
     partner: bool = False
     tags: tuple[str, ...] = ()
     priority: str = Priority.NORMAL
@@ -54,7 +55,8 @@ class AgentMail:
     colleague_reply: ColleagueReply | None = None
     colleagues: tuple[str, ...] = ()  # other agents who were told of or answered this conversation
     held: HeldView | None = None
-    last_notice_at: datetime | None = None  # our last "not understood" answer to this agent
+    last_notice_at: datetime | None = None  # our last "not understood" answer to this agent here
+    has_files: bool = False  # attachments (not inline images) to relay
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Context:
     settings: Settings
     now: datetime
     roster: tuple[AgentView, ...] = ()
+    lists: frozenset[str] = frozenset()  # list addresses channels notify (not agents)
     agent_mail: AgentMail | None = None
     saved_replies: Mapping[str, str] = field(default_factory=dict)
 

@@ -191,6 +191,9 @@ class Scheduled(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     message_pk: int | None = Field(default=None, foreign_key="message.id")
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    # A held reply exactly as it was decided (saved reply included), so #send sends what was held.
+    text: str = Field(default="", sa_type=Text)
+    html: str = Field(default="", sa_type=Text)
 
 
 class SettingValue(SQLModel, table=True):

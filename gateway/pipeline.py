@@ -37,6 +37,14 @@ def load_roster(tx: Session) -> tuple[AgentView, ...]:
                  for a in tx.exec(select(Agent).where(Agent.active).order_by(col(Agent.id))).all())
 
 
+def list_addresses(tx: Session, settings: Settings) -> frozenset[str]:
+    """Addresses channels notify that are no agent's, active or removed: mailing lists."""
+    named = {a for addresses in settings.channels.notify.values() for a in addresses}
+    if not named:
+        return frozenset()
+    return frozenset(named - set(tx.exec(select(Agent.address).where(col(Agent.address).in_(named))).all()))
+
+
 def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
     customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first()
     if customer is None:
@@ -95,7 +103,8 @@ def _view(tx: Session, conversation: Conversation, is_new: bool, roster: tuple[A
     customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
     return ConversationView(
         conversation.ref, conversation.status, is_new, channel=conversation.channel, subject=conversation.subject,
-        customer_name=customer.name if customer else "", partner=is_partner(customer, rt),
+        customer_name=customer.name if customer else "", customer_address=customer.address if customer else "",
+        partner=is_partner(customer, rt),
         tags=tuple(conversation.tags), priority=conversation.priority,
         assignee=next((a for a in roster if a.id == conversation.assignee_id), None))
 
@@ -116,11 +125,13 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         raw.state = RawState.DUPLICATE
         log.info("mid=%s raw=%s duplicate of message %s", msg.message_id, raw.id, duplicate.id)
         return
-    lists = frozenset(a for addresses in rt.settings.channels.notify.values() for a in addresses) - agents
+    lists = list_addresses(tx, rt.settings)
     ours = rt.settings.support_addresses | rt.settings.note_addresses
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
     claim = None if sender.is_machine else authenticate(
         sender.address, sender.kind is SenderKind.AGENT, addressed, rt.secret, agents, lists)
+    if claim is None and addressed and all(base_address(a) in rt.settings.note_addresses for a in addressed):
+        claim = AgentClaim(refusal=f"sent to a note address without a valid agent token, from {sender.address}")
     if claim is not None:
         _process_agent_mail(tx, raw, msg, sender, claim, digest, reused, roster, rt, now)
         return
@@ -138,7 +149,8 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         # The customer answered: it needs a person again.
         conversation.status, conversation.resolved_at = Status.OPEN, None
     conversation.updated_at = now
-    ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster)
+    ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster,
+                  lists=lists)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)
@@ -161,7 +173,7 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
     message = _record(tx, raw, msg, sender, conversation, Rule.TOKEN, digest, reused, rt.settings, agent, reply)
     raw.state = RawState.PROCESSED
     conversation.updated_at = now
-    mail = gather_agent_mail(tx, conversation, message, msg, agent, reply, claim.note, roster)
+    mail = gather_agent_mail(tx, conversation, message, msg, agent, reply, claim.note, roster, raw.raw)
     ctx = Context(msg, sender, _view(tx, conversation, False, roster, rt), rt.settings, now, roster=roster,
                   agent_mail=mail, saved_replies=rt.saved_replies)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)

@@ -97,7 +97,7 @@ def without_command_lines(html: str, lines: frozenset[str]) -> str:
         value = text.strip()
         if not value or isinstance(text, Comment) or text.parent.name in ("style", "head", "title"):
             continue
-        if value not in lines:
+        if " ".join(value.split()).lower() not in {line.lower() for line in lines}:
             break
         following = text.find_next_sibling()
         if following is not None and following.name == "br":

@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from gateway.agents.collision import ColleagueReply
-from gateway.agents.commands import parse_commands, without_command_lines
-from gateway.agents.reply_text import ReplyText, extract_reply
+from gateway.agents.reply_text import ReplyText
 from gateway.agents.roster import AgentView
 from gateway.decision import AgentMail, HeldView
-from gateway.message import ParsedMessage, parse
-from gateway.models import Conversation, Direction, Message, RawMessage, Scheduled, ScheduledState
+from gateway.message import ParsedMessage
+from gateway.models import Conversation, Direction, Message, Scheduled, ScheduledState
 from gateway.outbound.agent_mail import AGENT_KINDS
+from gateway.outbound.attachments import attachments_of
 from gateway.threading.dedupe import normalise_id
 
 
@@ -56,25 +56,19 @@ def _held(tx: Session, conversation: Conversation, agent: AgentView) -> HeldView
         .order_by(col(Scheduled.id).desc())).first()
     if held is None or held.message_pk is None:
         return None
-    message = tx.get(Message, held.message_pk)
-    raw = tx.get(RawMessage, message.raw_id) if message is not None and message.raw_id else None
-    if raw is None:
-        return None
-    parsed = parse(raw.raw)
-    reply = extract_reply(parsed.text, parsed.html)
-    commands = parse_commands(reply.text)
-    return HeldView(held.id, held.message_pk, commands.body, without_command_lines(reply.html, commands.lines()))
+    return HeldView(held.id, held.message_pk, held.text, held.html)  # type: ignore[arg-type]
 
 
 def gather_agent_mail(tx: Session, conversation: Conversation, message: Message, msg: ParsedMessage,
                       agent: AgentView, reply: ReplyText, to_note_address: bool,
-                      roster: tuple[AgentView, ...]) -> AgentMail:
+                      roster: tuple[AgentView, ...], raw: bytes) -> AgentMail:
     last_notice = tx.exec(select(Message.created_at).where(
-        Message.agent_id == agent.id, Message.direction == Direction.OUT, Message.kind == "not_understood")
+        Message.agent_id == agent.id, Message.conversation_id == conversation.id, Message.direction == Direction.OUT,
+        Message.kind == "not_understood")
         .order_by(col(Message.id).desc())).first()
     return AgentMail(
         agent=agent, message_pk=message.id, reply=reply, to_note_address=to_note_address,  # type: ignore[arg-type]
         seen_at=_seen_at(tx, conversation, msg, agent),
         colleague_reply=_colleague_reply(tx, conversation, agent, roster),
         colleagues=_colleagues(tx, conversation, agent, roster),
-        held=_held(tx, conversation, agent), last_notice_at=last_notice)
+        held=_held(tx, conversation, agent), last_notice_at=last_notice, has_files=bool(attachments_of(raw)))

@@ -19,7 +19,9 @@ from gateway.models import ScheduledState, Status
 INTERNAL_SIGNS = tuple(re.compile(p, re.MULTILINE) for p in (
     r"Reply above this line to answer the customer", r"^Commands: start your reply with #note",
     r"^Conversation [A-Z2-9]{8} · ", r"has \d+ earlier conversations?:$", r"^PARTNER\b.*is with a partner\.$",
-    r": first conversation with us\.$"))
+    r": first conversation with us\.$", r"^Nothing was sent to the customer on conversation",
+    r"has not been sent: .* answered the customer", r"^Your held reply on conversation",
+    r"answered the customer on conversation [A-Z2-9]{8}, so you need not"))
 _STATUS = {"close": Status.RESOLVED, "resolve": Status.RESOLVED, "pending": Status.PENDING, "open": Status.OPEN}
 
 
@@ -99,6 +101,9 @@ def handle_agent_mail(ctx: Context) -> Decision:
             actions.append(AddNote(mail.agent, body, mail.colleagues))
         return Decision(actions=tuple(actions), final=True)
     if mail.held is not None and (parsed.has("send") or parsed.has("drop")):
+        if body:
+            return _not_understood(ctx, mail, ["write #send or #drop alone; to change the held reply, #drop it "
+                                               "and reply again"])
         held = mail.held
         if parsed.has("send"):
             actions += [CloseHeld(held.id, ScheduledState.DONE), RelayReply(mail.agent, held.text, held.html,
@@ -106,15 +111,19 @@ def handle_agent_mail(ctx: Context) -> Decision:
         else:
             actions.append(CloseHeld(held.id, ScheduledState.CANCELLED))
         return Decision(actions=tuple(actions), final=True)
-    if not body:
+    if not body and not mail.has_files:
         return Decision(actions=tuple(actions), final=True)  # Only commands: nothing for the customer.
+    if not ctx.conversation.customer_address.isascii():
+        return Decision(actions=(*actions, TellAgent(mail.agent, "not_relayed", (
+            f"the customer's address {ctx.conversation.customer_address} needs SMTPUTF8, which we do not send yet; "
+            "write to them from your own mail client",))), final=True)
     html = without_command_lines(mail.reply.html, parsed.lines()) if not template_text else ""
     if leaks_internal(body, html):
         return Decision(actions=(TellAgent(mail.agent, "not_relayed"),), final=True)
     colleague = mail.colleague_reply
     if must_hold(colleague, mail.seen_at, ctx.now, ctx.settings.agents.collision_window):
         assert colleague is not None
-        actions.append(HoldReply(mail.agent, mail.message_pk, colleague))
+        actions.append(HoldReply(mail.agent, mail.message_pk, colleague, body, html))
         return Decision(actions=tuple(actions), final=True)
     actions.append(RelayReply(mail.agent, body, html, mail.message_pk))
     if mail.colleagues:

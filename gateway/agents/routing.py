@@ -9,7 +9,8 @@ from gateway.decision import Context, Decision
 
 
 def notification_recipients(channel: str, partner: bool, assignee: AgentView | None,
-                            roster: tuple[AgentView, ...], settings: Settings) -> tuple[str, ...]:
+                            roster: tuple[AgentView, ...], settings: Settings,
+                            lists: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """Agent (or list) addresses to notify, without duplicates, in a stable order."""
     if assignee is not None:
         return (assignee.address,)
@@ -19,7 +20,9 @@ def notification_recipients(channel: str, partner: bool, assignee: AgentView | N
             return senior
     configured = settings.channels.notify.get(channel.lower())
     if configured:
-        return tuple(dict.fromkeys(configured))
+        # A removed agent still named in the config is skipped: they no longer read customers' mail.
+        current = {a.address for a in roster} | lists
+        return tuple(a for a in dict.fromkeys(configured) if a in current)
     return tuple(a.address for a in roster)
 
 
@@ -28,5 +31,6 @@ def notify_agents(ctx: Context) -> Decision:
     if not ctx.sender.is_customer:
         return Decision()
     view = ctx.conversation
-    recipients = notification_recipients(view.channel, view.partner, view.assignee, ctx.roster, ctx.settings)
+    recipients = notification_recipients(view.channel, view.partner, view.assignee, ctx.roster, ctx.settings,
+                                         ctx.lists)
     return Decision(actions=(NotifyAgents(recipients),) if recipients else ())

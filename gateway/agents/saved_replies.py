@@ -20,7 +20,13 @@ def load_saved_replies(folder: str) -> dict[str, str]:
     if not path.is_dir():
         log.warning("saved replies folder %s does not exist; #template will find nothing", folder)
         return {}
-    return {p.stem.lower(): p.read_text(encoding="utf-8") for p in sorted(path.glob("*.txt"))}
+    found: dict[str, str] = {}
+    for file in sorted(path.glob("*.txt")):
+        try:
+            found[file.stem.lower()] = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:  # One bad file must not stop the others, or the gateway.
+            log.warning("saved reply %s skipped: %s (save it as UTF-8 text)", file, exc)
+    return found
 
 
 def render_saved_reply(source: str, variables: dict[str, str]) -> str:

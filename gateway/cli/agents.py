@@ -17,14 +17,17 @@ from gateway.models import Agent, Conversation
 
 app = typer.Typer(no_args_is_help=True, help="Manage the agents who answer customers from their own mail client.")
 
-_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# ASCII only: mail to agents goes out without SMTPUTF8.
+_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 AddressArgument = Annotated[str, typer.Argument(help="The agent's own mail address, e.g. alice@example.com.")]
 
 
 @app.command()
 def add(address: AddressArgument, config: ConfigOption = None,
         name: Annotated[str, typer.Option(help="How customers see them: \"Alice (Support)\".")] = "",
-        tier: Annotated[int, typer.Option(min=1, max=9, help="Support tier; partners can go to tier 2 and up.")] = 1,
+        tier: Annotated[int | None, typer.Option(min=1, max=9, show_default=False,
+                                                 help="Support tier, 1 to 9 [default: 1, or unchanged]; "
+                                                      "partners can go to tier 2 and up.")] = None,
         ) -> None:
     """Add an agent, or change an existing one's name or tier.
 
@@ -32,7 +35,7 @@ def add(address: AddressArgument, config: ConfigOption = None,
     """
     address = address.strip().lower()
     if not _ADDRESS.fullmatch(address):
-        fail(f"{address!r} is not a mail address; give one like alice@example.com", code=2)
+        fail(f"{address!r} is not a plain ASCII mail address; give one like alice@example.com", code=2)
     settings = settings_from(config)
     if address in settings.support_addresses:
         fail(f"{address} is one of our support addresses; an agent needs their own mailbox", code=2)
@@ -42,9 +45,10 @@ def add(address: AddressArgument, config: ConfigOption = None,
         verb = "updated" if agent else "added"
         if agent is None:
             agent = Agent(address=address, created_at=utc_now())
-        agent.name, agent.tier, agent.active = name or agent.name, tier, True
+        agent.name, agent.tier, agent.active = name or agent.name, tier or agent.tier or 1, True
         tx.add(agent)
-    typer.echo(f"{verb} agent {address}" + (f" ({agent.name})" if agent.name else "") + f", tier {tier}")
+        summary = f"{verb} agent {address}" + (f" ({agent.name})" if agent.name else "") + f", tier {agent.tier}"
+    typer.echo(summary)
 
 
 @app.command("list")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from email.utils import formataddr
 
 from sqlmodel import Session, col, select
 
@@ -63,7 +62,7 @@ def queue_agent_mail(tx: Session, rt: Runtime, *, kind: str, conversation: Conve
 
 def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], conversation: Conversation,
                         customer: Customer, message: Message, roster: Sequence[AgentView], partner: bool,
-                        now: datetime) -> None:
+                        beta: bool, subject: str, now: datetime) -> None:
     """Forward a customer's message to each recipient, with what they must know at a glance on top."""
     history = tx.exec(select(Conversation.subject, Conversation.status).where(
         Conversation.customer_id == customer.id, Conversation.id != conversation.id)
@@ -71,22 +70,22 @@ def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], con
     assignee = next((a for a in roster if a.id == conversation.assignee_id), None)
     raw = tx.get(RawMessage, message.raw_id) if message.raw_id else None
     files = attachments_of(raw.raw) if raw is not None else []
-    who = formataddr((customer.name, customer.address))
+    # The person who wrote this message (a Cc'd colleague of the customer, say), as plain text for the body.
+    who = f"{message.sender_name} <{message.sender}>" if message.sender_name else message.sender
     variables: dict[str, object] = {
         "partner": partner, "partner_tier": rt.settings.partners.tier,
-        "beta": conversation.channel in {c.lower() for c in rt.settings.channels.beta},
+        "beta": beta,
         "channel": conversation.channel, "customer": who, "customer_name": customer.name,
         "customer_address": customer.address, "status": conversation.status, "priority": conversation.priority,
         "assignee": assignee.name or assignee.address if assignee else "", "tags": conversation.tags,
         "history_count": len(history), "history": [{"subject": s, "status": st} for s, st in history[:3]],
         "written": (message.sent_at or message.created_at).strftime("%a %-d %b %Y %H:%M UTC"),
         "text": message.text.strip(), "attachments": [f"{f.filename} ({_size(len(f.data))})" for f in files]}
-    subject = agent_subject(conversation, partner, bool(variables["beta"]))
     by_address = {a.address: a for a in roster}
     for recipient in recipients:
         queue_agent_mail(tx, rt, kind="notification", conversation=conversation, recipient=recipient,
                          agent=by_address.get(recipient), subject=subject, variables=variables, now=now,
-                         from_name=f"{customer.name or customer.address} via {rt.settings.mail.name}",
+                         from_name=f"{message.sender_name or message.sender} via {rt.settings.mail.name}",
                          attachments=files)
 
 

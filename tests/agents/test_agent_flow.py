@@ -12,6 +12,7 @@ from gateway.models import Conversation, Note, RawMessage, RawState, Scheduled, 
 from gateway.reply_token import ref_from_address
 from tests.agents.conftest import Desk, text_of
 from tests.conftest import SECRET
+from tests.helpers import make_mail
 
 INTERNAL = ("Reply above this line", "Commands:", "PARTNER", "earlier conversation", "alice@example.com",
             "bob@example.com", "Conversation ")
@@ -272,3 +273,37 @@ def test_drop_discards_a_held_reply(desk: Desk, store) -> None:
     desk.clock.advance(hours=2)
     desk.settle()
     assert desk.take() == [], "a dropped reply is not dropped again by the timer"
+
+
+def test_a_customer_with_a_non_ascii_address_still_reaches_the_agents(desk: Desk, store) -> None:
+    raw = ("From: Jörg <jörg@kunde.example>\r\nTo: support@example.com\r\nSubject: Drucker\r\n"
+           "Message-ID: <j1@kunde.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHallo!\r\n").encode()
+    with smtplib.SMTP(desk.host, desk.port) as client:
+        client.sendmail("jörg@kunde.example", ["support@example.com"], raw, mail_options=["SMTPUTF8"])
+    desk.settle()
+    (alice,) = desk.to("alice@example.com", desk.take())
+    assert "Jörg <jörg@kunde.example> wrote" in text_of(alice)
+    desk.send(reply_text("alice@example.com", alice, "Hallo Jörg!"), alice["Reply-To"].addresses[0].addr_spec,
+              "alice@example.com")
+    (told,) = desk.take()
+    assert "alice@example.com" in str(told["To"]) and "needs SMTPUTF8" in text_of(told)
+
+
+def test_mail_to_a_note_address_without_a_valid_token_opens_nothing(desk: Desk, store) -> None:
+    desk.send(make_mail(to="note+hello@example.com"), "note+hello@example.com", "anne@customer.example")
+    assert desk.take() == []
+    with store.reading() as tx:
+        assert tx.exec(select(RawMessage.stage)).one() == "authenticate"
+        assert tx.exec(select(Conversation)).all() == []
+
+
+def test_a_colleague_in_cc_is_shown_as_the_writer_not_the_customer(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    ref = conversation(store).ref
+    raw = make_mail(sender="Carol <carol@customer.example>", cc="anne@customer.example",
+                    subject=f"Re: Printer offline [#{ref}]", message_id="<c1@customer.example>",
+                    In_Reply_To=got["ack"]["Message-ID"], body="Same here on floor 2.\n")
+    desk.send(raw, got["ack"]["Reply-To"].addresses[0].addr_spec, "carol@customer.example")
+    (alice,) = desk.to("alice@example.com", desk.take())
+    assert sender(alice)[0] == "Carol via Support"
+    assert "Carol <carol@customer.example> wrote" in text_of(alice)

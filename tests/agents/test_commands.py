@@ -35,6 +35,12 @@ def test_commands_only_leave_an_empty_body() -> None:
     assert parse_commands("#close\n").body == ""
 
 
+def test_capitalised_commands_are_cut_from_the_html_body_too() -> None:
+    parsed = parse_commands("#Pending\n#tag Printers\n\nHi")
+    cut = without_command_lines("<div>#Pending<br>#tag Printers<br>Hi</div>", parsed.lines())
+    assert "#" not in cut and "Hi" in cut
+
+
 def test_command_lines_are_cut_from_the_html_body_too() -> None:
     html = '<div dir="ltr">#tag printers<br>#pending<br><br>Hi Anne, try again.<br></div>'
     cut = without_command_lines(html, frozenset({"#tag printers", "#pending"}))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gateway.actions import RelayReply, TellAgent, UpdateConversation
+from gateway.actions import CloseHeld, RelayReply, TellAgent, UpdateConversation
 from gateway.agents.reply import handle_agent_mail
 from gateway.agents.reply_text import ReplyText
 from gateway.agents.roster import AgentView
 from gateway.classify import Sender, SenderKind
 from gateway.config import Settings
-from gateway.decision import AgentMail, Context, ConversationView
+from gateway.decision import AgentMail, Context, ConversationView, HeldView
 from gateway.message import ParsedMessage
+from gateway.models import ScheduledState
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ALICE = AgentView(1, "alice@example.com", "Alice")
@@ -21,7 +22,8 @@ BOB = AgentView(2, "bob@example.com", "Bob")
 def context(text: str, html: str = "", **mail: object) -> Context:
     reply = ReplyText(text=text, html=html, stripped="", cut_by="marker")
     return Context(ParsedMessage(), Sender(SenderKind.AGENT, ALICE.address, "Alice", "support@example.com"),
-                   ConversationView("K7Q2M9XA", "open", False, customer_name="Anne Example", tags=("vpn",)),
+                   ConversationView("K7Q2M9XA", "open", False, customer_name="Anne Example",
+                                    customer_address="anne@customer.example", tags=("vpn",)),
                    Settings(), NOW, roster=(ALICE, BOB),
                    agent_mail=AgentMail(ALICE, 7, reply, **mail),  # type: ignore[arg-type]
                    saved_replies={"thanks": "Thanks {{ customer_name }}!"})
@@ -66,3 +68,20 @@ def test_ordinary_words_about_earlier_conversations_are_not_mistaken_for_interna
 def test_internal_lines_in_the_html_part_block_the_relay_too() -> None:
     html = "<div>Sure!</div><blockquote><div>Conversation K7Q2M9XA · open · priority normal</div></blockquote>"
     assert handle_agent_mail(context("Sure!", html)).actions == (TellAgent(ALICE, "not_relayed"),)
+
+
+def test_a_reply_with_only_an_attachment_is_relayed() -> None:
+    (relay,) = handle_agent_mail(context("", has_files=True)).actions
+    assert relay == RelayReply(ALICE, "", "", 7)
+
+
+def test_text_beside_send_is_not_silently_dropped() -> None:
+    held = HeldView(3, 9, "Held words.", "")
+    (told,) = handle_agent_mail(context("#send\n\nPS: one more thing", held=held)).actions
+    assert isinstance(told, TellAgent) and "#send or #drop alone" in told.lines[0]
+
+
+def test_a_held_reply_is_sent_exactly_as_it_was_held() -> None:
+    held = HeldView(3, 9, "Thanks Anne!\n\nHeld words.", "")
+    assert handle_agent_mail(context("#send", held=held)).actions == (
+        CloseHeld(3, ScheduledState.DONE), RelayReply(ALICE, "Thanks Anne!\n\nHeld words.", "", 9))

@@ -15,8 +15,15 @@ def test_every_agent_is_notified_when_the_channel_names_nobody() -> None:
 def test_a_channel_can_name_its_agents_or_a_list() -> None:
     settings = replace(Settings(), mail={"addresses": ("support@example.com", "billing@example.com")},
                        channels={"notify": {"billing@example.com": ("billing-team@example.com",)}})
-    assert notification_recipients("billing@example.com", False, None, ROSTER, settings) == (
+    lists = frozenset({"billing-team@example.com"})
+    assert notification_recipients("billing@example.com", False, None, ROSTER, settings, lists) == (
         "billing-team@example.com",)
+
+
+def test_a_removed_agent_still_named_by_a_channel_is_not_notified() -> None:
+    settings = replace(Settings(), channels={"notify": {"support@example.com": ("carol@example.com",
+                                                                                 "bob@example.com")}})
+    assert notification_recipients("support@example.com", False, None, ROSTER, settings) == ("bob@example.com",)
 
 
 def test_the_assignee_alone_is_notified() -> None:

@@ -38,11 +38,15 @@ def test_adding_again_updates_name_and_tier(env) -> None:
     runner.invoke(app, ["agents", "add", "bob@example.com", "--name", "Bob"], env=env)
     again = runner.invoke(app, ["agents", "add", "bob@example.com", "--tier", "3"], env=env)
     assert "updated agent bob@example.com (Bob), tier 3" in again.output
-    assert agents(env) == [{"address": "bob@example.com", "name": "Bob", "tier": 3}]
+    renamed = runner.invoke(app, ["agents", "add", "bob@example.com", "--name", "Robert"], env=env)
+    assert "updated agent bob@example.com (Robert), tier 3" in renamed.output, "the tier is kept"
+    assert agents(env) == [{"address": "bob@example.com", "name": "Robert", "tier": 3}]
 
 
 @pytest.mark.parametrize("args, message", [
-    (["agents", "add", "not-an-address"], "is not a mail address"),
+    (["agents", "add", "not-an-address"], "is not a plain ASCII mail address"),
+    (["agents", "add", "jörg@example.com"], "is not a plain ASCII mail address"),
+    (["agents", "add", "<carol@example.com>"], "is not a plain ASCII mail address"),
     (["agents", "add", "support@example.com"], "is one of our support addresses"),
     (["agents", "remove", "nobody@example.com"], "no agent nobody@example.com"),
 ])
