@@ -96,6 +96,8 @@ class Conversation(SQLModel, table=True):
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     linked_to_id: int | None = Field(default=None, foreign_key="conversation.id")
+    # Set when merged: later mail for this conversation goes to that one.
+    merged_into_id: int | None = Field(default=None, foreign_key="conversation.id")
     priority: str = Field(default=Priority.NORMAL, sa_type=String(10))
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
     assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)

@@ -19,6 +19,7 @@ from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
 from gateway.errors import StorageError
+from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
 from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
                             RawMessage, RawState, Status)
@@ -163,8 +164,10 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
     if claim.refusal:
         _quarantine_raw(raw, msg, "authenticate", claim.refusal)
         return
+    named = tx.exec(select(Conversation).where(Conversation.ref == claim.ref)).first()
     # Locked, so two agents' replies processed at once by two gateways see each other: one is held.
-    conversation = tx.exec(select(Conversation).where(Conversation.ref == claim.ref).with_for_update()).first()
+    conversation = tx.exec(select(Conversation).where(Conversation.id == survivor(tx, named).id)
+                           .with_for_update()).first() if named is not None else None
     if conversation is None:
         _quarantine_raw(raw, msg, "authenticate", f"reply token names conversation {claim.ref}, which does not exist")
         return

@@ -11,6 +11,9 @@ from rich.table import Table
 from sqlmodel import col, func, select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.clock import utc_now
+from gateway.errors import GatewayError
+from gateway.merge import merge as merge_conversations
 from gateway.models import Conversation, Customer, Message, Status
 from gateway.records import conversation_records
 
@@ -79,3 +82,25 @@ def show(ref: Annotated[str, typer.Argument(help="The conversation's reference, 
     for note in record.notes:
         console.print(f"NOTE {_when(note.time)} {note.kind} {note.author or ''}: {note.body}", markup=False,
                       highlight=False)
+
+
+@app.command()
+def merge(ref: Annotated[str, typer.Argument(help="The conversation to fold in, e.g. K7Q2M9XA.")],
+          into: Annotated[str, typer.Argument(metavar="INTO_REF", help="The conversation that stays.")],
+          config: ConfigOption = None) -> None:
+    """Merge REF into INTO_REF: its messages move, and later mail for either goes to INTO_REF.
+
+    Example: gateway conversations merge K7Q2M9XA QW3RT5YZ
+    """
+    store = open_store(settings_from(config))
+    with store.transaction() as tx:
+        found = {c.ref: c for c in tx.exec(select(Conversation).where(
+            col(Conversation.ref).in_([ref.upper(), into.upper()]))).all()}
+        for wanted in (ref.upper(), into.upper()):
+            if wanted not in found:
+                fail(f"no conversation {wanted!r}; `gateway conversations list` shows the refs")
+        try:
+            merge_conversations(tx, found[ref.upper()], found[into.upper()], utc_now())
+        except GatewayError as exc:
+            fail(str(exc))
+    typer.echo(f"merged {ref.upper()} into {into.upper()}")

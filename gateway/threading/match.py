@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from gateway.classify import Sender, SenderKind
 from gateway.config import Settings
+from gateway.merge import survivor
 from gateway.message import ParsedMessage
 from gateway.models import Conversation, Customer, Message, MessageReference, Participant, Status
 from gateway.reply_token import ref_from_address, ref_from_message_id
@@ -40,7 +41,8 @@ class Match:
 
 
 def _by_ref(tx: Session, ref: str | None) -> Conversation | None:
-    return tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
+    conversation = tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
+    return survivor(tx, conversation) if conversation is not None else None
 
 
 def _by_references(tx: Session, msg: ParsedMessage) -> Conversation | None:

@@ -8,7 +8,9 @@ import smtplib
 import pytest
 from sqlmodel import select
 
-from gateway.models import Conversation, Note, RawMessage, RawState, Scheduled, ScheduledState, Status
+from gateway.errors import GatewayError
+from gateway.merge import merge
+from gateway.models import Conversation, Message, Note, RawMessage, RawState, Scheduled, ScheduledState, Status
 from gateway.reply_token import ref_from_address
 from tests.agents.conftest import Desk, text_of
 from tests.conftest import SECRET
@@ -307,3 +309,31 @@ def test_a_colleague_in_cc_is_shown_as_the_writer_not_the_customer(desk: Desk, s
     (alice,) = desk.to("alice@example.com", desk.take())
     assert sender(alice)[0] == "Carol via Support"
     assert "Carol <carol@customer.example> wrote" in text_of(alice)
+
+
+def test_a_reply_after_the_conversation_was_merged_goes_to_the_surviving_one(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    desk.customer_writes(subject="Scanner broken", message_id="<req-9@customer.example>", body="Also the scanner.\n")
+    desk.take()
+    with store.transaction() as tx:
+        printer, scanner = tx.exec(select(Conversation).order_by(Conversation.id)).all()
+        merge(tx, printer, scanner, desk.clock())
+        survivor_ref = scanner.ref
+    desk.agent_replies("mutt.eml", "alice@example.com", got["alice"])
+    (relayed,) = desk.to("anne@customer.example", desk.take())
+    assert str(relayed["Subject"]) == f"Re: Scanner broken [#{survivor_ref}]"
+    assert relayed["In-Reply-To"] == "<req-9@customer.example>"
+    with store.reading() as tx:
+        kinds = [m.kind for m in tx.exec(select(Message).join(Conversation).where(
+            Conversation.ref == survivor_ref)).all()]
+    assert kinds.count("customer") == 2 and "agent" in kinds and "agent_reply" in kinds
+
+
+def test_conversations_of_two_customers_are_never_merged(desk: Desk, store) -> None:
+    desk.customer_writes()
+    desk.send(make_mail(sender="Bo <bo@other.example>", subject="Other", message_id="<bo@other.example>"),
+              "support@example.com", "bo@other.example")
+    with store.transaction() as tx:
+        first, second = tx.exec(select(Conversation).order_by(Conversation.id)).all()
+        with pytest.raises(GatewayError, match="different customers"):
+            merge(tx, first, second, desk.clock())

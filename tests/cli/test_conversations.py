@@ -91,3 +91,18 @@ def test_export_jsonl_writes_every_conversation_with_its_messages(env, two_conve
     assert set(first["messages"][0]) >= {"message_id", "direction", "kind", "sender", "recipients", "time",
                                          "subject", "text", "placed_by"}
     assert first["messages"][0]["text"].startswith("Hello, my printer")
+
+
+def test_merge_folds_one_conversation_into_another_and_refuses_nonsense(env, processor, store):
+    deliver(processor, make_mail())
+    deliver(processor, make_mail(subject="Scanner broken", message_id="<s@x>", body="The scanner too.\n"))
+    first, second = [c.ref for c in conversations(store)]
+    merged = runner.invoke(app, ["conversations", "merge", first.lower(), second], env=env)
+    assert merged.exit_code == 0 and f"merged {first} into {second}" in merged.output
+    shown = json.loads(runner.invoke(app, ["conversations", "show", second, "--json"], env=env).output)
+    assert len([m for m in shown["messages"] if m["direction"] == "in"]) == 2
+    assert any(n["kind"] == "merged" for n in shown["notes"])
+    again = runner.invoke(app, ["conversations", "merge", first, second], env=env)
+    assert again.exit_code == 1 and "already" in again.output
+    missing = runner.invoke(app, ["conversations", "merge", "NOPE2345", second], env=env)
+    assert missing.exit_code == 1 and "gateway conversations list" in missing.output

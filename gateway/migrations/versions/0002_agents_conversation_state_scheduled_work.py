@@ -45,6 +45,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('tags', sa.JSON(), nullable=False, server_default='[]'))
         batch_op.add_column(sa.Column('assignee_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('no_survey', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('merged_into_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key('fk_conversation_merged_into', 'conversation', ['merged_into_id'], ['id'])
         batch_op.create_index(batch_op.f('ix_conversation_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_foreign_key('fk_conversation_assignee', 'agent', ['assignee_id'], ['id'])
 
@@ -71,6 +73,8 @@ def downgrade() -> None:
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.drop_constraint('fk_conversation_assignee', type_='foreignkey')
+        batch_op.drop_constraint('fk_conversation_merged_into', type_='foreignkey')
+        batch_op.drop_column('merged_into_id')
         batch_op.drop_index(batch_op.f('ix_conversation_assignee_id'))
         batch_op.drop_column('no_survey')
         batch_op.drop_column('assignee_id')
