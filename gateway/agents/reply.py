@@ -119,7 +119,7 @@ def handle_agent_mail(ctx: Context) -> Decision:
             "write to them from your own mail client",))), final=True)
     html = without_command_lines(mail.reply.html, parsed.lines()) if not template_text else ""
     if leaks_internal(body, html):
-        return Decision(actions=(TellAgent(mail.agent, "not_relayed"),), final=True)
+        return Decision(actions=(*actions, TellAgent(mail.agent, "not_relayed")), final=True)
     colleague = mail.colleague_reply
     if must_hold(colleague, mail.seen_at, ctx.now, ctx.settings.agents.collision_window):
         assert colleague is not None
