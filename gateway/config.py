@@ -122,6 +122,14 @@ class Settings:
         return listed(address, self.partners.members)
 
 
+# A plain ASCII addr-spec: what we can send to without SMTPUTF8 (agents, list addresses).
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def is_plain_address(address: str) -> bool:
+    return _PLAIN_ADDRESS.fullmatch(address) is not None
+
+
 def listed(address: str, entries: tuple[str, ...]) -> bool:
     """An address matches an entry that is itself or its "@domain"."""
     address = address.lower()
@@ -256,7 +264,7 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"[database] url: {settings.database.url!r} is neither sqlite:///PATH nor "
                           "postgresql+psycopg://USER@HOST/DB")
     for address in (a for addresses in settings.channels.notify.values() for a in addresses):
-        if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", address):
+        if not is_plain_address(address):
             raise ConfigError(f"[channels] notify: {address!r} is not a plain ASCII address like team@example.com")
     for channel in (*settings.channels.notify, *settings.channels.beta):
         if channel.lower() not in settings.support_addresses:

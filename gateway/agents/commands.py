@@ -92,12 +92,13 @@ def without_command_lines(html: str, lines: frozenset[str]) -> str:
     """The HTML body with the command lines at its top removed (they are in the HTML too)."""
     if not html or not lines:
         return html
+    wanted = {line.lower() for line in lines}
     soup = BeautifulSoup(html, "html.parser")
     for text in list(soup.find_all(string=True)):
         value = text.strip()
         if not value or isinstance(text, Comment) or text.parent.name in ("style", "head", "title"):
             continue
-        if " ".join(value.split()).lower() not in {line.lower() for line in lines}:
+        if " ".join(value.split()).lower() not in wanted:
             break
         following = text.find_next_sibling()
         if following is not None and following.name == "br":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated
 
 import typer
@@ -13,12 +12,11 @@ from sqlmodel import col, select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
 from gateway.clock import utc_now
+from gateway.config import is_plain_address
 from gateway.models import Agent, Conversation
 
 app = typer.Typer(no_args_is_help=True, help="Manage the agents who answer customers from their own mail client.")
 
-# ASCII only: mail to agents goes out without SMTPUTF8.
-_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 AddressArgument = Annotated[str, typer.Argument(help="The agent's own mail address, e.g. alice@example.com.")]
 
 
@@ -34,7 +32,7 @@ def add(address: AddressArgument, config: ConfigOption = None,
     Example: gateway agents add alice@example.com --name "Alice" --tier 2
     """
     address = address.strip().lower()
-    if not _ADDRESS.fullmatch(address):
+    if not is_plain_address(address):
         fail(f"{address!r} is not a plain ASCII mail address; give one like alice@example.com", code=2)
     settings = settings_from(config)
     if address in settings.support_addresses:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from gateway.agents.roster import AgentView
 from gateway.models import Conversation, Customer, Direction, Message, RawMessage
@@ -64,9 +64,10 @@ def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], con
                         customer: Customer, message: Message, roster: Sequence[AgentView], partner: bool,
                         beta: bool, subject: str, now: datetime) -> None:
     """Forward a customer's message to each recipient, with what they must know at a glance on top."""
-    history = tx.exec(select(Conversation.subject, Conversation.status).where(
-        Conversation.customer_id == customer.id, Conversation.id != conversation.id)
-        .order_by(col(Conversation.updated_at).desc())).all()
+    others = (Conversation.customer_id == customer.id, Conversation.id != conversation.id)
+    history_count = tx.exec(select(func.count()).select_from(Conversation).where(*others)).one()
+    history = tx.exec(select(Conversation.subject, Conversation.status).where(*others)
+                      .order_by(col(Conversation.updated_at).desc()).limit(3)).all()
     assignee = next((a for a in roster if a.id == conversation.assignee_id), None)
     raw = tx.get(RawMessage, message.raw_id) if message.raw_id else None
     files = attachments_of(raw.raw) if raw is not None else []
@@ -78,7 +79,7 @@ def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], con
         "channel": conversation.channel, "customer": who, "customer_name": customer.name,
         "customer_address": customer.address, "status": conversation.status, "priority": conversation.priority,
         "assignee": assignee.name or assignee.address if assignee else "", "tags": conversation.tags,
-        "history_count": len(history), "history": [{"subject": s, "status": st} for s, st in history[:3]],
+        "history_count": history_count, "history": [{"subject": s, "status": st} for s, st in history],
         "written": (message.sent_at or message.created_at).strftime("%a %-d %b %Y %H:%M UTC"),
         "text": message.text.strip(), "attachments": [f"{f.filename} ({_size(len(f.data))})" for f in files]}
     by_address = {a.address: a for a in roster}

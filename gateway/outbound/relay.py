@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from gateway.actions import RelayReply
 from gateway.classify import SenderKind
-from gateway.models import Conversation, Customer, Direction, Message, Note, RawMessage
+from gateway.models import Conversation, Customer, Direction, Message, RawMessage
 from gateway.outbound.attachments import attachments_of
 from gateway.outbound.compose import Addressing, build
 from gateway.outbound.outbox import enqueue
@@ -29,14 +29,8 @@ def _last_from_customer(tx: Session, conversation: Conversation) -> Message | No
 def queue_relay(tx: Session, rt: Runtime, action: RelayReply, conversation: Conversation, now: datetime) -> None:
     """Queue the agent's words (and files) to the customer; the agent's own address never shows."""
     customer = tx.get(Customer, conversation.customer_id)
-    if customer is None or not customer.address.isascii():
-        # A non-ASCII address needs SMTPUTF8 all the way to the customer; we do not send that yet.
-        tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_relayed", author=action.agent.address,
-                    body=f"{action.agent.name or action.agent.address}'s reply was not sent: "
-                         f"the customer's address {customer.address if customer else '(none)'} cannot be written to."))
-        log.warning("conv=%s reply by %s not relayed: no usable customer address", conversation.ref,
-                    action.agent.address)
-        return
+    # The agent-mail rule only relays to an ASCII address (no SMTPUTF8 yet) of a conversation's customer.
+    assert customer is not None and customer.address.isascii(), "relay needs the customer's ASCII address"
     settings = rt.settings
     parent = _last_from_customer(tx, conversation)
     references = tuple(r for r in ((*parent.references, parent.message_id) if parent else ()) if r)

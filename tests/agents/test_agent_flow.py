@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from gateway.errors import GatewayError
 from gateway.merge import merge
-from gateway.models import Conversation, Message, Note, RawMessage, RawState, Scheduled, ScheduledState, Status
+from gateway.models import Agent, Conversation, Message, Note, RawMessage, RawState, Scheduled, ScheduledState, Status
 from gateway.reply_token import ref_from_address
 from tests.agents.conftest import Desk, text_of
 from tests.conftest import SECRET
@@ -337,3 +337,22 @@ def test_conversations_of_two_customers_are_never_merged(desk: Desk, store) -> N
         first, second = tx.exec(select(Conversation).order_by(Conversation.id)).all()
         with pytest.raises(GatewayError, match="different customers"):
             merge(tx, first, second, desk.clock())
+
+
+def test_a_removed_agent_is_no_longer_notified(desk: Desk, store) -> None:
+    with store.transaction() as tx:
+        tx.exec(select(Agent).where(Agent.address == "bob@example.com")).one().active = False
+    desk.customer_writes()
+    mails = desk.take()
+    assert desk.to("alice@example.com", mails) and not desk.to("bob@example.com", mails)
+
+
+def test_the_not_understood_limit_is_per_conversation(desk: Desk, store) -> None:
+    first = open_conversation(desk)["alice"]
+    desk.customer_writes(subject="Scanner broken", message_id="<req-9@customer.example>", body="The scanner too.\n")
+    second = desk.to("alice@example.com", desk.take())[0]
+    for notification in (first, second):
+        to = notification["Reply-To"].addresses[0].addr_spec
+        desk.send(reply_text("alice@example.com", notification, "#clsoe"), to, "alice@example.com")
+    told = desk.take()
+    assert len(told) == 2 and all("did you mean #close?" in text_of(m) for m in told)
