@@ -23,6 +23,7 @@ class MailSettings:
     addresses: tuple[str, ...] = ("support@example.com",)
     name: str = "Support"
     secret: str = ""
+    admins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,43 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class HoursSettings:
+    timezone: str = "UTC"
+    # Day (mon..sun) -> opening spans like "09:00-17:00"; a day not named is closed.
+    schedule: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        day: ("09:00-17:00",) for day in ("mon", "tue", "wed", "thu", "fri")})
+    holidays_country: str = ""
+    holidays_subdivision: str = ""
+    closed_dates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AutoReplySettings:
+    enabled: bool = True
+    # Business time promised while the store has fewer than `min_samples` first responses to measure.
+    fallback_response: timedelta = timedelta(hours=4)
+    min_samples: int = 20
+    stats_window: timedelta = timedelta(days=30)
+    per_sender_per_hour: int = 10
+    circuit_breaker: int = 20
+    no_reply: tuple[str, ...] = ("mailer-daemon", "postmaster", "abuse", "root", "nobody", "noreply*", "no-reply*",
+                                 "no_reply*", "donotreply*", "do-not-reply*", "bounce*", "*-bounces")
+    bounce_window: timedelta = timedelta(days=60)
+    honour_spam_flag: bool = True
+    envelope: str = "null"
+    languages: tuple[str, ...] = ("en",)
+
+
+@dataclass(frozen=True)
+class SelfHelpSettings:
+    knowledge_base: str = ""
+    faq: str = ""
+    status_page: str = ""
+    articles: str = ""
+    max_articles: int = 3
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -105,6 +143,9 @@ class Settings:
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     partners: PartnerSettings = field(default_factory=PartnerSettings)
     agents: AgentSettings = field(default_factory=AgentSettings)
+    hours: HoursSettings = field(default_factory=HoursSettings)
+    autoreply: AutoReplySettings = field(default_factory=AutoReplySettings)
+    selfhelp: SelfHelpSettings = field(default_factory=SelfHelpSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # Where each key that differs from the default came from ("section.key" -> "file" | "env NAME").
     sources: tuple[tuple[str, str], ...] = ()
@@ -249,9 +290,10 @@ def _relative_to(folder: Path, values: dict[str, dict[str, object]], origin: dic
         file = url.removeprefix("sqlite:///")
         if file and not file.startswith("/") and file != ":memory:":
             values["database"]["url"] = f"sqlite:///{folder / file}"
-    saved = values.get("agents", {}).get("saved_replies")
-    if origin.get("agents.saved_replies") == path and isinstance(saved, str) and saved and not Path(saved).is_absolute():
-        values["agents"]["saved_replies"] = str(folder / saved)
+    for section, key in (("agents", "saved_replies"), ("selfhelp", "articles")):
+        given = values.get(section, {}).get(key)
+        if origin.get(f"{section}.{key}") == path and isinstance(given, str) and given and not Path(given).is_absolute():
+            values[section][key] = str(folder / given)
 
 
 def _validate(settings: Settings) -> Settings:

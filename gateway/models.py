@@ -63,6 +63,10 @@ class Customer(SQLModel, table=True):
     name: str = Field(default="", sa_type=String(200))
     partner: bool = False
     created_at: datetime
+    # The last hard bounce of mail to this address: no automatic mail goes to it for a while.
+    bounced_at: datetime | None = None
+    # When automatic mail to this address last hit the circuit breaker (admins are told once per trip).
+    breaker_tripped_at: datetime | None = None
 
 
 class Agent(SQLModel, table=True):
@@ -102,6 +106,8 @@ class Conversation(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
     assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
     no_survey: bool = False
+    # The language the customer wrote in (an ISO 639-1 code among [autoreply] languages); our mail uses it.
+    language: str = Field(default="", sa_type=String(8))
 
 
 class Participant(SQLModel, table=True):
@@ -146,11 +152,17 @@ class OutboxItem(SQLModel, table=True):
     """A fully rendered mail waiting for the relay; a retry sends these exact bytes."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_recipient_created", "recipient", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     kind: str = Field(sa_type=String(20))
     message_id: str = Field(sa_type=String(1000), unique=True)
+    # The first recipient, lower-cased, and whether no person wrote it: rate limits count by these.
+    recipient: str = Field(default="", sa_type=String(320))
+    automatic: bool = False
+    # The template it was rendered from, for `gateway templates stats`.
+    template: str = Field(default="", sa_type=String(100))
     mail_from: str = Field(default="", sa_type=String(998))
     rcpt_tos: list[str] = Field(default_factory=list, sa_type=JSON)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -214,3 +226,51 @@ class MessageReference(SQLModel, table=True):
     message_pk: int = Field(foreign_key="message.id", index=True)
     conversation_id: int = Field(foreign_key="conversation.id")
     ref: str = Field(sa_type=String(1000), index=True)
+
+
+class IncidentKind(StrEnum):
+    OUTAGE = "outage"
+    MAINTENANCE = "maintenance"
+
+
+class Incident(SQLModel, table=True):
+    """A known problem or planned maintenance; auto-replies mention every open one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_type=Text)
+    kind: str = Field(default=IncidentKind.OUTAGE, sa_type=String(20))
+    # What customers are told beyond the title (the latest update).
+    detail: str = Field(default="", sa_type=Text)
+    opened_at: datetime
+    updated_at: datetime
+    # When it is expected to be over (maintenance window end, or an estimate); None: unknown.
+    until: datetime | None = None
+    resolved_at: datetime | None = Field(default=None, index=True)
+
+
+class TemplateVersion(SQLModel, table=True):
+    """One saved version of an admin's override of a shipped template; the highest version is in use."""
+
+    __tablename__ = "template_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=String(100), index=True)
+    version: int
+    subject: str = Field(default="", sa_type=Text)
+    text: str = Field(sa_type=Text)
+    html: str = Field(default="", sa_type=Text)
+    created_at: datetime
+    author: str = Field(default="", sa_type=String(320))
+    comment: str = Field(default="", sa_type=Text)
+
+
+class TemplateUse(SQLModel, table=True):
+    """One use of a template or of a saved reply (`#template NAME`), for `gateway templates stats`."""
+
+    __tablename__ = "template_use"
+    __table_args__ = (Index("ix_template_use_used", "used_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=String(100))
+    kind: str = Field(sa_type=String(20))  # "template" or "saved_reply"
+    used_at: datetime
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")

@@ -15,14 +15,16 @@ from gateway.threading.dedupe import normalise_id
 
 
 def enqueue(tx: Session, mail: EmailMessage, *, conversation: Conversation, kind: str, mail_from: str,
-            settings: Settings, now: datetime, agent_id: int | None = None) -> OutboxItem:
+            settings: Settings, now: datetime, agent_id: int | None = None, template: str = "") -> OutboxItem:
     """Queue these exact bytes (a retry re-sends them) and record the mail on its conversation."""
     rcpt_tos = [addr for _, addr in getaddresses(mail.get_all("To", []) + mail.get_all("Cc", []))]
     # CRLF line ends, as SMTP requires: the relay gets exactly these bytes (a bare LF is refused by some MTAs).
     raw = mail.as_bytes(policy=SMTP)
     item = OutboxItem(conversation_id=conversation.id, kind=kind, message_id=mail["Message-ID"],
                       mail_from=mail_from, rcpt_tos=rcpt_tos, raw=raw, created_at=now, next_attempt_at=now,
-                      expires_at=now + settings.outbound.max_lifetime)
+                      expires_at=now + settings.outbound.max_lifetime,
+                      recipient=rcpt_tos[0].lower()[:320] if rcpt_tos else "",
+                      automatic=mail.get("Auto-Submitted", "no").lower() != "no", template=template)
     tx.add(item)
     tx.add(Message(conversation_id=conversation.id, message_key=normalise_id(mail["Message-ID"]),
                    message_id=mail["Message-ID"], direction=Direction.OUT, kind=kind,
