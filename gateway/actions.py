@@ -43,6 +43,7 @@ class RelayReply:
     text: str
     html: str
     source_pk: int
+    saved_reply: str = ""  # the `#template NAME` it was written from, counted for `gateway templates stats`
 
 
 @dataclass(frozen=True)
@@ -92,5 +93,21 @@ class TellColleagues:
     text: str
 
 
-Action = (SendAcknowledgement | NotifyAgents | UpdateConversation | RelayReply | AddNote | HoldReply | CloseHeld
-          | TellAgent | TellColleagues)
+@dataclass(frozen=True)
+class SkipAcknowledgement:
+    """No acknowledgement for this new conversation; the reason is kept on it for admins."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class TellAdmins:
+    """Tell the admins ([mail] admins) once about automatic mail stopped for an address."""
+
+    template: str
+    address: str
+    count: int
+
+
+Action = (SendAcknowledgement | SkipAcknowledgement | TellAdmins | NotifyAgents | UpdateConversation | RelayReply
+          | AddNote | HoldReply | CloseHeld | TellAgent | TellColleagues)

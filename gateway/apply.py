@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, NotifyAgents, RelayReply, SendAcknowledgement,
-                             TellAgent, TellColleagues, UpdateConversation)
+                             SkipAcknowledgement, TellAdmins, TellAgent, TellColleagues, UpdateConversation)
 from gateway.agents.roster import AgentView
-from gateway.models import Conversation, Customer, Message, Note, Scheduled, Status
+from gateway.models import Conversation, Customer, Message, Note, Scheduled, Status, TemplateUse
 from gateway.outbound.acknowledgement import queue_acknowledgement
+from gateway.outbound.admin_notice import queue_admin_notice
 from gateway.outbound.agent_mail import agent_subject, queue_agent_mail, queue_notifications
 from gateway.outbound.relay import queue_relay
 from gateway.runtime import Runtime
@@ -64,7 +65,15 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
     for action in actions:
         if isinstance(action, SendAcknowledgement):
             assert customer is not None, "a conversation that gets an acknowledgement has a customer"
-            queue_acknowledgement(tx, action, conversation, customer, message, rt.settings, rt.secret, now)
+            queue_acknowledgement(tx, rt, action, conversation, customer, message, partner, now)
+        elif isinstance(action, SkipAcknowledgement):
+            tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_acknowledged",
+                        body=f"No acknowledgement sent: {action.reason}."))
+            log.info("mid=%s conv=%s no acknowledgement: %s", message.message_id or "-", conversation.ref,
+                     action.reason)
+        elif isinstance(action, TellAdmins):
+            assert customer is not None, "the circuit breaker guards a customer's address"
+            queue_admin_notice(tx, rt, action, conversation, customer, now)
         elif isinstance(action, NotifyAgents):
             assert customer is not None, "agents are notified of a customer's mail"
             queue_notifications(tx, rt, action.recipients, conversation, customer, message, roster, partner, beta,
@@ -78,6 +87,9 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
                          message.sender)
         elif isinstance(action, RelayReply):
             queue_relay(tx, rt, action, conversation, now)
+            if action.saved_reply:
+                tx.add(TemplateUse(name=action.saved_reply, kind="saved_reply", used_at=now,
+                                   conversation_id=conversation.id))
         elif isinstance(action, AddNote):
             tx.add(Note(conversation_id=conversation.id, created_at=now, kind="agent_note",
                         author=action.author.address, body=action.text))

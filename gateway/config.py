@@ -313,6 +313,27 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError(f"[channels]: {channel!r} is not one of [mail] addresses; add it there or remove it")
     if bool(settings.smtp.tls_cert) != bool(settings.smtp.tls_key):
         raise ConfigError("[smtp] tls_cert and tls_key: set both (PEM files) to offer STARTTLS, or neither")
+    auto = settings.autoreply
+    if auto.envelope not in ("null", "verp"):
+        raise ConfigError(f"[autoreply] envelope: {auto.envelope!r} is neither \"null\" nor \"verp\"")
+    if auto.per_sender_per_hour < 1 or auto.circuit_breaker < 1:
+        raise ConfigError("[autoreply] per_sender_per_hour and circuit_breaker: give at least 1 (set enabled = false "
+                          "to send no auto-replies)")
+    if not all(is_plain_address(a) for a in settings.mail.admins):
+        raise ConfigError(f"[mail] admins: {settings.mail.admins!r} must be plain addresses like ops@example.com")
+    # Here, not at the top: these modules read the config themselves.
+    from gateway.autoreply.articles import check_articles
+    from gateway.autoreply.hours import check_hours
+    from gateway.autoreply.language import check_languages
+    try:
+        check_hours(settings.hours)
+    except ValueError as exc:
+        raise ConfigError(f"[hours] {exc}") from None
+    try:
+        check_languages(auto.languages)
+        check_articles(settings.selfhelp)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return settings
 
 

@@ -10,6 +10,7 @@ from gateway.actions import Action
 from gateway.agents.collision import ColleagueReply
 from gateway.agents.reply_text import ReplyText
 from gateway.agents.roster import AgentView
+from gateway.autoreply.facts import AutoReplyFacts
 from gateway.classify import Sender
 from gateway.config import Settings
 from gateway.message import ParsedMessage
@@ -70,6 +71,7 @@ class Context:
     lists: frozenset[str] = frozenset()  # list addresses channels notify (not agents)
     agent_mail: AgentMail | None = None
     saved_replies: Mapping[str, str] = field(default_factory=dict)
+    auto_reply: AutoReplyFacts | None = None  # gathered only when an acknowledgement may be due
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,8 @@ class Priority(StrEnum):
 
 
 class Conversation(SQLModel, table=True):
-    __table_args__ = (Index("ix_conversation_customer_status", "customer_id", "status"),)
+    __table_args__ = (Index("ix_conversation_customer_status", "customer_id", "status"),
+                      Index("ix_conversation_channel_created", "channel", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(sa_type=String(16), unique=True)
     subject: str = Field(default="", sa_type=Text)

@@ -15,6 +15,9 @@ from gateway.agents.gather import gather_agent_mail
 from gateway.agents.reply_text import ReplyText, extract_reply
 from gateway.agents.roster import AgentView
 from gateway.apply import apply, is_partner
+from gateway.autoreply.facts import gather_facts
+from gateway.autoreply.language import detect_language
+from gateway.bounces import hard_bounced_recipients, record_hard_bounces
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
@@ -23,7 +26,7 @@ from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
 from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
                             RawMessage, RawState, Status)
-from gateway.reply_token import new_ref
+from gateway.reply_token import new_ref, ref_from_bounce_address
 from gateway.rules import decide
 from gateway.runtime import Runtime
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
@@ -55,13 +58,14 @@ def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
     return customer
 
 
-def _open_conversation(tx: Session, msg: ParsedMessage, sender: Sender, match: Match,
+def _open_conversation(tx: Session, msg: ParsedMessage, sender: Sender, match: Match, languages: tuple[str, ...],
                        now: datetime) -> Conversation:
     customer = _customer(tx, sender, now)
     conversation = Conversation(ref=new_ref(), subject=without_refs(msg.subject),
                                 subject_key=base_subject(msg.subject)[:200], customer_id=customer.id,
                                 channel=sender.channel, created_at=now, updated_at=now,
-                                linked_to_id=match.linked_to.id if match.linked_to else None)
+                                linked_to_id=match.linked_to.id if match.linked_to else None,
+                                language=detect_language(f"{msg.subject}\n{msg.text}", languages))
     tx.add(conversation)
     tx.flush()
     return conversation
@@ -110,6 +114,19 @@ def _view(tx: Session, conversation: Conversation, is_new: bool, roster: tuple[A
         assignee=next((a for a in roster if a.id == conversation.assignee_id), None))
 
 
+def _record_bounce(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, now: datetime) -> None:
+    """Remember hard-bounced addresses, so no automatic mail goes to them for a while."""
+    failed = hard_bounced_recipients(msg, raw.raw)
+    if not failed and msg.content_type != "multipart/report":
+        # Not a standard report, but sent to a VERP address of ours: it names the conversation that bounced.
+        ref = next((r for a in raw.rcpt_tos if (r := ref_from_bounce_address(rt.secret, a))), None)
+        conversation = tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
+        customer = tx.get(Customer, conversation.customer_id) if conversation and conversation.customer_id else None
+        failed = (customer.address,) if customer else ()
+    if failed and record_hard_bounces(tx, failed, now):
+        log.info("mid=%s raw=%s hard bounce recorded for %s", msg.message_id or "-", raw.id, ", ".join(failed))
+
+
 def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, now: datetime) -> None:
     """Classify, thread, decide and apply one stored, parsed message; safe to repeat."""
     roster = load_roster(tx)
@@ -126,6 +143,8 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         raw.state = RawState.DUPLICATE
         log.info("mid=%s raw=%s duplicate of message %s", msg.message_id, raw.id, duplicate.id)
         return
+    if sender.kind is SenderKind.BOUNCE:
+        _record_bounce(tx, raw, msg, rt, now)
     lists = list_addresses(tx, rt.settings)
     ours = rt.settings.support_addresses | rt.settings.note_addresses
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
@@ -140,7 +159,7 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     conversation = match.conversation
     is_new = conversation is None and not sender.is_machine
     if is_new:
-        conversation = _open_conversation(tx, msg, sender, match, now)
+        conversation = _open_conversation(tx, msg, sender, match, rt.settings.autoreply.languages, now)
     message = _record(tx, raw, msg, sender, conversation, match.rule, digest, reused, rt.settings)
     raw.state = RawState.PROCESSED
     if conversation is None:
@@ -150,8 +169,14 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         # The customer answered: it needs a person again.
         conversation.status, conversation.resolved_at = Status.OPEN, None
     conversation.updated_at = now
+    facts = None
+    if sender.is_customer and (is_new or match.reopen):
+        customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
+        # Only the conversation's own customer is acknowledged, not someone they copied in.
+        if customer is not None and customer.address == sender.address:
+            facts = gather_facts(tx, conversation, customer, now)
     ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster,
-                  lists=lists)
+                  lists=lists, auto_reply=facts)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)

@@ -39,6 +39,21 @@ def agent_address(secret: str, channel: str, ref: str, agent: str, note: bool = 
     return f"{local}+{ref.lower()}-{_mac(secret, ref, 'agent:' + agent.lower())}@{domain}"
 
 
+def bounce_address(secret: str, channel: str, ref: str) -> str:
+    """A VERP envelope sender, support+bounce-<ref>-<mac>@domain: a bounce to it names the conversation."""
+    local, _, domain = channel.partition("@")
+    return f"{local.split('+', 1)[0]}+bounce-{ref.lower()}-{_mac(secret, ref, 'bounce')}@{domain}"
+
+
+def ref_from_bounce_address(secret: str, address: str) -> str | None:
+    """The conversation ref of a valid VERP address of ours, else None."""
+    _, plus, tag = address.lower().partition("@")[0].partition("+")
+    match = _TAG.match(tag.removeprefix("bounce-")) if plus and tag.startswith("bounce-") else None
+    if not match or not hmac.compare_digest(match["mac"], _mac(secret, match["ref"], "bounce")):
+        return None
+    return match["ref"].upper()
+
+
 @dataclass(frozen=True)
 class Token:
     """The tag of a plus-address that looks like one of ours; not yet verified."""

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from gateway.actions import Action
 from gateway.agents.reply import handle_agent_mail
 from gateway.agents.routing import notify_agents
+from gateway.autoreply.rule import acknowledge
 from gateway.decision import Context, Rule
-from gateway.outbound.acknowledgement import acknowledge
 from gateway.stop_machine_mail import stop_machine_mail
 
 log = logging.getLogger(__name__)

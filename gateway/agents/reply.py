@@ -60,9 +60,13 @@ def _update(ctx: Context, mail: AgentMail, parsed: Commands) -> tuple[UpdateConv
     return (update if update != UpdateConversation() else None), errors
 
 
+def _saved_reply_name(parsed: Commands) -> str:
+    return next((c.argument.lower() for c in parsed.commands if c.name == "template"), "")
+
+
 def _saved_reply(ctx: Context, mail: AgentMail, parsed: Commands) -> tuple[str, str]:
     """(text, error) of the #template the agent asked for, personalised."""
-    name = next((c.argument.lower() for c in parsed.commands if c.name == "template"), "")
+    name = _saved_reply_name(parsed)
     if name not in ctx.saved_replies:
         return "", ""  # No #template, or an unknown one (_update reports that).
     variables = {"customer_name": ctx.conversation.customer_name.split(" ")[0] if ctx.conversation.customer_name
@@ -125,7 +129,8 @@ def handle_agent_mail(ctx: Context) -> Decision:
         assert colleague is not None
         actions.append(HoldReply(mail.agent, mail.message_pk, colleague, body, html))
         return Decision(actions=tuple(actions), final=True)
-    actions.append(RelayReply(mail.agent, body, html, mail.message_pk))
+    saved = _saved_reply_name(parsed) if template_text else ""
+    actions.append(RelayReply(mail.agent, body, html, mail.message_pk, saved_reply=saved))
     if mail.colleagues:
         actions.append(TellColleagues(mail.colleagues, mail.agent, body))
     return Decision(actions=tuple(actions), final=True)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from gateway.cli import agents, conversations, export, lifecycle, quarantine
+from gateway.cli import agents, conversations, export, incidents, lifecycle, quarantine, templates
 from gateway.errors import GatewayError
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True,
@@ -16,6 +16,8 @@ export.register(app)
 app.add_typer(conversations.app, name="conversations")
 app.add_typer(agents.app, name="agents")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(incidents.app, name="incidents")
+app.add_typer(templates.app, name="templates")
 
 
 def main() -> None:

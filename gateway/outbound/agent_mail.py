@@ -53,10 +53,10 @@ def queue_agent_mail(tx: Session, rt: Runtime, *, kind: str, conversation: Conve
         in_reply_to=previous or root, references=(root, previous) if previous else (root,))
     template = "notification" if kind == "notification" else f"agent/{kind}"
     mail = compose(template, {"ref": conversation.ref, **variables}, addressing, now, automatic="auto-generated",
-                   subject=subject, attachments=attachments)
+                   subject=subject, attachments=attachments, tx=tx)
     # Not the null sender: a bounce from an agent's mailbox must come back, so an admin hears of it.
     enqueue(tx, mail, conversation=conversation, kind=kind, mail_from=conversation.channel, settings=settings,
-            now=now, agent_id=agent.id if agent else None)
+            now=now, agent_id=agent.id if agent else None, template=mail.template)
     log.info("conv=%s %s queued for %s", conversation.ref, kind, recipient)
 
 

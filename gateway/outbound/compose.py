@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from pathlib import Path
 
-from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
+from sqlmodel import Session
 
 from gateway.classify import LOOP_HEADER
 from gateway.outbound.attachments import FileAttachment
+from gateway.templating.render import render_template
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-_env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
-                            keep_trailing_newline=True, autoescape=False)
+
+class ComposedMail(EmailMessage):
+    """A mail we built; `template` names the template variant it came from ("" for none), for the outbox row."""
+
+    template: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,15 @@ class Addressing:
 
 
 def render(name: str, variables: dict[str, object]) -> tuple[str, str]:
-    """(subject, text) of a template; a missing variable raises instead of sending 'Hi ,'."""
-    subject = _env.get_template(f"{name}/subject.j2").render(variables)
-    text = _env.get_template(f"{name}/text.j2").render(variables)
-    return " ".join(subject.split()), text
+    """(subject, text) of a shipped template; a missing variable raises instead of sending 'Hi ,'."""
+    rendered = render_template(None, name, variables)
+    return rendered.subject, rendered.text
 
 
 def build(addressing: Addressing, subject: str, text: str, now: datetime, *, automatic: str = "",
-          html: str = "", attachments: Sequence[FileAttachment] = ()) -> EmailMessage:
+          html: str = "", attachments: Sequence[FileAttachment] = ()) -> ComposedMail:
     """One mail, ready for the outbox; automatic mail (`auto-replied`, `auto-generated`) says so (RFC 3834)."""
-    mail = EmailMessage()
+    mail = ComposedMail()
     mail["From"] = formataddr((addressing.from_name, addressing.from_address))
     mail["To"] = formataddr(addressing.to)
     mail["Subject"] = subject
@@ -73,10 +73,12 @@ def build(addressing: Addressing, subject: str, text: str, now: datetime, *, aut
 
 
 def compose(name: str, variables: dict[str, object], addressing: Addressing, now: datetime, *,
-            automatic: str = "", subject: str = "", attachments: Sequence[FileAttachment] = ()) -> EmailMessage:
-    """A mail from template `name`; a given `subject` replaces the template's (agents' mail has no subject.j2)."""
-    if subject:
-        text = _env.get_template(f"{name}/text.j2").render(variables)
-    else:
-        subject, text = render(name, variables)
-    return build(addressing, subject, text, now, automatic=automatic, attachments=attachments)
+            automatic: str = "", subject: str = "", attachments: Sequence[FileAttachment] = (),
+            tx: Session | None = None, channel: str = "", language: str = "") -> ComposedMail:
+    """A mail from the best variant of template `name` (overrides need `tx`); with an HTML part it is
+    multipart/alternative; a given `subject` replaces the template's (agents' mail has none)."""
+    rendered = render_template(tx, name, variables, channel=channel, language=language)
+    mail = build(addressing, subject or rendered.subject, rendered.text, now, automatic=automatic,
+                 html=rendered.html, attachments=attachments)
+    mail.template = rendered.name
+    return mail

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, or_, select
 
+from gateway.bounces import record_hard_bounces, refused_recipients
 from gateway.config import Settings
 from gateway.models import Note, OutboxItem, OutboxStatus
 from gateway.outbound.backoff import next_attempt
@@ -89,6 +90,10 @@ class OutboxSender:
             item.status, item.last_error = OutboxStatus.FAILED, result.detail
             why = "expired after retries" if result.outcome is Outcome.TEMPORARY else "refused"
             log.error("mid=%s outbox=%s failed (%s): %s", item.message_id, item.id, why, result.detail)
+            # The relay refusing a recipient for good is a hard bounce, as a delivery report would be.
+            dead = refused_recipients(item.rcpt_tos, result.detail) if result.outcome is Outcome.PERMANENT else ()
+            if record_hard_bounces(tx, dead, now):
+                log.info("mid=%s outbox=%s hard bounce recorded for %s", item.message_id, item.id, ", ".join(dead))
             if item.conversation_id is not None:
                 tx.add(Note(conversation_id=item.conversation_id, created_at=now, kind="delivery_failed",
                             body=f"Delivery of {item.message_id} to {', '.join(item.rcpt_tos)} {why}: "

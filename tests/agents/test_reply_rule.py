@@ -48,7 +48,7 @@ def test_an_unknown_saved_reply_is_not_sent_and_the_agent_is_told_which_exist() 
 
 def test_a_saved_reply_is_personalised_with_the_customers_first_name() -> None:
     (relay,) = handle_agent_mail(context("#template thanks")).actions
-    assert relay == RelayReply(ALICE, "Thanks Anne!", "", 7)
+    assert relay == RelayReply(ALICE, "Thanks Anne!", "", 7, saved_reply="thanks")
 
 
 def test_send_without_a_held_reply_is_an_error() -> None:

@@ -204,3 +204,77 @@ def test_a_transport_that_raises_does_not_strand_the_batch(processor, store, set
     queue_ack(processor, 2)
     assert OutboxSender(store, settings, Broken(), clock).run_once() == 2
     assert {i.status for i in outbox_items(store)} == {OutboxStatus.PENDING}
+
+
+def queue_direct(store, clock, *rcpt_tos: str) -> None:  # type: ignore[no-untyped-def]
+    """One rendered mail to customers that exist, written straight into the outbox (no pipeline needed)."""
+    from gateway.models import Customer
+
+    with store.transaction() as tx:
+        for address in rcpt_tos:
+            tx.add(Customer(address=address, created_at=clock()))
+        tx.add(OutboxItem(kind="auto_reply", message_id=f"<direct-{len(rcpt_tos)}@example.com>",
+                          mail_from="", rcpt_tos=list(rcpt_tos), created_at=clock(), next_attempt_at=clock(),
+                          expires_at=clock() + timedelta(days=5),
+                          raw=b"From: support@example.com\r\nSubject: Hi\r\n\r\nHello\r\n"))
+
+
+def bounced(store) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from gateway.models import Customer
+
+    with store.transaction() as tx:
+        return {c.address: c.bounced_at for c in tx.exec(select(Customer)).all()}
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("550 5.1.1 <anne@customer.example>: Recipient address rejected: User unknown", True),
+    ("550 5.2.1 Mailbox disabled", True),
+    ("554 5.7.1 Message rejected as spam", False),
+    ("553 5.1.8 Sender address rejected: Domain not found", False),
+    ("451 4.1.1 Recipient address verification in progress", False),
+], ids=["unknown-user", "disabled", "spam", "our-sender", "temporary"])
+def test_a_relay_refusing_the_recipient_for_good_is_a_hard_bounce(relay_sender, relay_sink, store, clock, reply,
+                                                                  expected):
+    queue_direct(store, clock, "anne@customer.example")
+    relay_sink.handler.reply = reply
+    relay_sender.run_once()
+    assert bounced(store) == {"anne@customer.example": clock() if expected else None}
+
+
+def test_with_several_recipients_only_the_refused_one_is_marked(relay_sender, relay_sink, store, clock):
+    queue_direct(store, clock, "anne@customer.example", "bob@customer.example")
+    relay_sink.handler.reply = "550 5.1.1 <bob@customer.example>: Recipient address rejected"
+    relay_sender.run_once()
+    assert outbox_items(store)[0].status == OutboxStatus.FAILED
+    assert bounced(store) == {"anne@customer.example": None, "bob@customer.example": clock()}
+
+
+def test_a_recipient_refused_at_rcpt_to_is_a_hard_bounce(store, settings, clock):
+    from aiosmtpd.controller import Controller
+
+    from gateway.config import replace
+    from gateway.outbound.sender import OutboxSender
+    from gateway.outbound.transport import SmtpTransport
+    from tests.conftest import SinkHandler
+    from tests.helpers import free_port
+
+    class RefusesBob(SinkHandler):
+        async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+            if address == "bob@customer.example":
+                return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 Ok"
+
+    handler = RefusesBob()
+    relay = Controller(handler, hostname="127.0.0.1", port=free_port())
+    relay.start()
+    try:
+        queue_direct(store, clock, "anne@customer.example", "bob@customer.example")
+        configured = replace(settings, relay={"host": "127.0.0.1", "port": relay.port})
+        sender = OutboxSender(store, configured, SmtpTransport(configured.relay), clock)
+        sender.run_once()
+        sender.transport.close()
+    finally:
+        relay.stop()
+    assert [r.rcpt_tos for r in handler.received] == [["anne@customer.example"]]
+    assert bounced(store) == {"anne@customer.example": None, "bob@customer.example": clock()}

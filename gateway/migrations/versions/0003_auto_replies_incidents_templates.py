@@ -60,6 +60,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('language', sa.String(length=8), nullable=False, server_default=''))
+        batch_op.create_index('ix_conversation_channel_created', ['channel', 'created_at'], unique=False)
 
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('bounced_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -85,6 +86,7 @@ def downgrade() -> None:
         batch_op.drop_column('bounced_at')
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
+        batch_op.drop_index('ix_conversation_channel_created')
         batch_op.drop_column('language')
 
     with op.batch_alter_table('template_use', schema=None) as batch_op:

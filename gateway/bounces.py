@@ -1,0 +1,92 @@
+"""Hard bounces: the recipients a delivery report or the relay refused for good, remembered on the customer."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from email.message import Message as MimePart
+
+from sqlmodel import Session, col, select
+
+from gateway.message import ParsedMessage
+from gateway.models import Customer
+
+# RFC 3463 "5.x.x": permanent. A 4.x.x "failed" is a retry that ran out of time, not a dead address.
+_PERMANENT = re.compile(r"5\.\d{1,3}\.\d{1,3}")
+# One bare addr-spec; Exim writes pipes ("|/usr/bin/x a@b") and files as recipients, never ours to mark.
+_ADDRESS = re.compile(r"(?![|/])[^\s@<>,;]+@[^\s@<>,;]+")
+# An SMTP reply's enhanced status code (RFC 3463) where the relay names the recipient's address or mailbox:
+# X.1.x (other than X.1.7/X.1.8, the sender's) and X.2.1 (mailbox disabled).
+_RECIPIENT_REFUSAL = re.compile(r"\b5\.(1\.(?!7\b|8\b)\d{1,3}|2\.1)\b")
+
+
+def hard_bounced_recipients(msg: ParsedMessage, raw: bytes) -> tuple[str, ...]:
+    """The lower-cased addresses an RFC 3464 report says failed permanently; () for anything else."""
+    # Only a report at the top: a customer forwarding a bounce to us must not mark anyone.
+    if msg.content_type != "multipart/report":
+        return ()
+    report = email.message_from_bytes(raw, policy=email.policy.default)
+    if str(report.get_param("report-type", "")).lower() != "delivery-status":
+        return ()
+    found: dict[str, None] = {}
+    for fields in _recipient_fields(report):
+        action = str(fields.get("action", "")).lower().split()
+        status = str(fields.get("status", "")).split()
+        if action[:1] == ["failed"] and status and _PERMANENT.fullmatch(status[0]):
+            if (address := _recipient(fields)) is not None:
+                found.setdefault(address)
+    return tuple(found)
+
+
+def _recipient_fields(report: MimePart) -> Iterator[MimePart]:
+    """Each per-recipient block of each message/delivery-status part directly inside the report."""
+    if not report.is_multipart():
+        return
+    for part in report.get_payload():
+        if isinstance(part, MimePart) and part.get_content_type() == "message/delivery-status":
+            # The stdlib parses the part into one header block per paragraph; the first is per-message.
+            blocks = part.get_payload()
+            if isinstance(blocks, list):
+                yield from (b for b in blocks if isinstance(b, MimePart) and "action" in b)
+
+
+def _recipient(fields: MimePart) -> str | None:
+    """The address we sent to: Original-Recipient when given (Final-Recipient may be an alias's target)."""
+    for name in ("original-recipient", "final-recipient"):
+        kind, _, value = str(fields.get(name, "")).partition(";")
+        address = value.strip().strip("<>").lower()
+        if kind.strip().lower() == "rfc822" and _ADDRESS.fullmatch(address):
+            return address
+    return None
+
+
+def refused_recipients(rcpt_tos: Iterable[str], detail: str) -> tuple[str, ...]:
+    """The recipients a relay's permanent refusal is about, lower-cased; () when it may be about us or the mail.
+
+    A 5xx at MAIL FROM or DATA (sender refused, spam, size) says nothing about the address, so only a reply
+    whose enhanced status code names the recipient counts; with several recipients, only those it names.
+    """
+    if not _RECIPIENT_REFUSAL.search(detail):
+        return ()
+    recipients = [r.lower() for r in rcpt_tos]
+    if len(recipients) == 1:
+        return tuple(recipients)
+    return tuple(r for r in recipients if re.search(rf"(?<![\w.+-]){re.escape(r)}(?![\w.-])", detail.lower()))
+
+
+def record_hard_bounces(tx: Session, addresses: Iterable[str], now: datetime) -> int:
+    """Set `bounced_at` on the customers with these addresses; return how many rows changed."""
+    wanted = {a.strip().lower() for a in addresses if a.strip()}
+    if not wanted:
+        return 0
+    changed = 0
+    for customer in tx.exec(select(Customer).where(col(Customer.address).in_(wanted))).all():
+        # Mail processed out of order must not move the date backwards and shorten the quiet period.
+        if customer.bounced_at is None or customer.bounced_at < now:
+            customer.bounced_at = now
+            tx.add(customer)
+            changed += 1
+    return changed
