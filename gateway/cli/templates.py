@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from jinja2 import TemplateError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
@@ -30,9 +32,8 @@ from gateway.store import Store
 from gateway.templating import source as sources
 from gateway.templating.catalog import UnknownTemplateError, base_of, catalog, info, shipped_variants
 from gateway.templating.parts import Parts, from_file, to_file
-from gateway.templating.preview import conversation_variables
-from gateway.templating.render import Rendered, render_source
-from gateway.templating.samples import sample_variables
+from gateway.templating.preview import render_preview
+from gateway.templating.render import Rendered
 from gateway.templating.stats import saved_reply_usage, template_usage
 from gateway.templating.validate import TemplateProblemError, validate
 
@@ -44,6 +45,11 @@ CommentOption = Annotated[str, typer.Option(help="Why, kept in `history`.")]
 ConversationOption = Annotated[str, typer.Option("--conversation", help="Use this conversation's real values.")]
 ChannelOption = Annotated[str, typer.Option(help="Pick the variant for this channel, e.g. beta@example.com.")]
 LanguageOption = Annotated[str, typer.Option(help="Pick the variant for this language, e.g. de.")]
+
+
+def _console() -> Console:
+    # Names and comments are shown as typed: "[test]" in a comment is text, not rich markup.
+    return Console(markup=False, highlight=False)
 
 
 def _known(name: str) -> str:
@@ -74,6 +80,8 @@ def _save(store: Store, name: str, parts: Parts, comment: str) -> None:
             row = sources.save(tx, name, parts, now=utc_now(), author=_author(), comment=comment)
     except TemplateProblemError as exc:
         _refused(name, exc.problems)
+    except IntegrityError:  # Two admins saved the same template at once: the other one got this number.
+        fail(f"{name} was saved by someone else at the same moment; look at `history` and try again")
     typer.echo(f"saved {name} version {row.version}; it is in use now")
 
 
@@ -102,7 +110,7 @@ def list_(config: ConfigOption = None, json_: JsonOption = False) -> None:
     for template, version, variants in entries:
         shown = ", ".join(n.removeprefix(f"{template.name}.") + (f" (v{v})" if v else "") for n, v in variants)
         table.add_row(template.name, template.audience, shown or "-", f"v{version}" if version else "shipped")
-    Console().print(table)
+    _console().print(table)
 
 
 @app.command()
@@ -116,7 +124,7 @@ def show(name: NameArgument, config: ConfigOption = None, json_: JsonOption = Fa
     with store.reading() as tx:
         found = sources.current(tx, name)
     if found is None:
-        fail(f"{name} has no shipped files and no saved version; `gateway templates set {name} --file F` adds it")
+        fail(f"{name} has no shipped files and no version in use; `gateway templates set {name} --file F` adds it")
     parts = found.parts
     if json_:
         typer.echo(json.dumps({"name": name, "source": found.origin, "version": found.version,
@@ -189,7 +197,10 @@ def set_(name: NameArgument, file: Annotated[Path, typer.Option("--file", "-f", 
     Example: gateway templates set acknowledgement --file acknowledgement.txt --comment "friendlier"
     """
     _known(name)
-    content = file.read_text(encoding="utf-8")
+    try:
+        content = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        fail(f"{file} is not UTF-8 text; save it as UTF-8")
     store = open_store(settings_from(config))
     with store.reading() as tx:
         found = sources.current(tx, name) or sources.resolve(tx, base_of(name))
@@ -202,14 +213,11 @@ def set_(name: NameArgument, file: Annotated[Path, typer.Option("--file", "-f", 
 
 def _preview(tx: Session, settings: Settings, name: str, conversation: str, channel: str,
              language: str) -> tuple[Rendered, sources.Source]:
-    """Render `name` (its best variant for channel and language) with a conversation's values, or samples."""
-    found = sources.resolve(tx, name, channel, language)
-    variables = (conversation_variables(tx, found.name, conversation, settings, utc_now()) if conversation
-                 else sample_variables(found.name))
     try:
-        return render_source(found, variables), found
-    except Exception as exc:  # Any rendering error of an admin's template is one line here, not a traceback.
-        fail(f"{found.name} does not render with these values: {exc}")
+        return render_preview(tx, settings, name, conversation=conversation, channel=channel, language=language,
+                              now=utc_now())
+    except TemplateError as exc:  # An admin's template that fails on these values: one line, not a traceback.
+        fail(f"{name} does not render with these values: {exc}")
 
 
 @app.command()
@@ -294,7 +302,7 @@ def history(name: NameArgument, config: ConfigOption = None, json_: JsonOption =
     for e in entries:
         table.add_row(str(e["version"]), str(e["saved"])[:16].replace("T", " ") or "-", str(e["author"]) or "-",
                       "yes" if e["in_use"] else "", str(e["comment"]) or "-")
-    Console().print(table if entries else f"{name} has no shipped files and no saved versions")
+    _console().print(table if entries else f"{name} has no shipped files and no saved versions")
 
 
 @app.command()
@@ -332,14 +340,18 @@ def send_test(name: NameArgument, to: Annotated[str, typer.Option("--to", help="
     if not is_plain_address(to.strip()):
         fail(f"{to!r} is not a plain ASCII mail address; give one like me@example.com", code=2)
     settings = settings_from(config)
-    sender = channel if "@" in channel else settings.mail.addresses[0]
+    # From the channel's own address when one is named, so the test looks like what that channel sends.
+    local = channel.partition("@")[0].lower()
+    sender = next((a for a in settings.mail.addresses if a.partition("@")[0].lower() == local and local),
+                  settings.mail.addresses[0])
     store = open_store(settings)
     now = utc_now()
     try:
         with store.transaction() as tx:
             rendered, _ = _preview(tx, settings, name, conversation, channel, language)
+            # Reply-To the tester: an answer must not reach support@ as a customer's new conversation.
             addressing = Addressing(from_name=settings.mail.name, from_address=sender, to=("", to.strip()),
-                                    reply_to=sender, message_id=make_msgid(domain=settings.mail.domain))
+                                    reply_to=to.strip(), message_id=make_msgid(domain=settings.mail.domain))
             mail = build(addressing, f"[test] {rendered.subject or rendered.name}", rendered.text, now,
                          automatic="auto-generated", html=rendered.html)
             # No template name on the row: a test must not count as a use in `stats`.
@@ -372,11 +384,11 @@ def stats(config: ConfigOption = None, json_: JsonOption = False,
     for u in usage:
         share = f"{u.share:.0%}" if u.kind == "saved_reply" else ""
         table.add_row(u.kind.replace("_", " "), u.name, str(u.uses), share)
-    console = Console()
+    console = _console()
     console.print(table)
     for u in (u for u in usage if u.worth_fixing):
         console.print(f"Saved reply {u.name!r} went out {u.uses} times, in {u.share:.0%} of replies. A canned reply "
                       "used this often points to a cause worth fixing (a product gap, a missing help article, a "
-                      "confusing page).", markup=False, highlight=False)
+                      "confusing page).", soft_wrap=True)
     if not any(u.kind == "saved_reply" for u in usage):
-        console.print(f"no saved replies used in the last {days} days", markup=False)
+        console.print(f"no saved replies used in the last {days} days")

@@ -11,7 +11,9 @@ from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.models import Conversation, Customer, Direction, Message
 from gateway.templating.catalog import base_of, info
+from gateway.templating.render import Rendered, render_source
 from gateway.templating.samples import Variables, sample_variables
+from gateway.templating.source import Source, resolve
 
 
 def _customer_words(tx: Session, conversation: Conversation) -> str:
@@ -43,3 +45,12 @@ def conversation_variables(tx: Session, name: str, ref: str, settings: Settings,
         "address": customer.address}
     declared = info(name).variables
     return {**sample_variables(name), **{key: value for key, value in real.items() if key in declared}}
+
+
+def render_preview(tx: Session, settings: Settings, name: str, *, conversation: str = "", channel: str = "",
+                   language: str = "", now: datetime) -> tuple[Rendered, Source]:
+    """Render the variant of `name` this channel and language get, with the conversation's values or samples."""
+    found = resolve(tx, name, channel, language)
+    variables = (conversation_variables(tx, found.name, conversation, settings, now) if conversation
+                 else sample_variables(found.name))
+    return render_source(found, variables), found

@@ -159,7 +159,7 @@ def test_send_test_queues_the_preview_to_the_address(env, store) -> None:
     assert item.conversation_id is None and item.rcpt_tos == ["me@example.com"] and item.template == ""
     mail = email.message_from_bytes(item.raw, policy=default)
     assert str(mail["Subject"]).startswith("[test] Re: Drucker") and mail["Auto-Submitted"] == "auto-generated"
-    assert mail.get_content_type() == "multipart/alternative"
+    assert mail.get_content_type() == "multipart/alternative" and mail["Reply-To"] == "Support <me@example.com>"
     assert "is not a plain ASCII mail address" in run(env, "send-test", "acknowledgement", "--to", "nobody", code=2)
 
 
@@ -193,7 +193,7 @@ def test_stats_counts_templates_and_saved_replies_and_names_a_cause_worth_fixing
     (["show", "nope"], 2, "no template 'nope'"),
     (["preview", "acknowledgement.Beta"], 2, "no template 'acknowledgement.Beta'"),
     (["diff", "acknowledgement", "--from", "7"], 1, "acknowledgement has no version 7"),
-    (["show", "acknowledgement.fr"], 1, "acknowledgement.fr has no shipped files and no saved version"),
+    (["show", "acknowledgement.fr"], 1, "acknowledgement.fr has no shipped files and no version in use"),
 ])
 def test_bad_arguments_get_one_line_saying_what_is_wrong(env, args, code, message) -> None:
     output = run(env, *args, code=code)

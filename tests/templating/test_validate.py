@@ -47,4 +47,5 @@ def test_agent_mail_keeps_its_subject_and_its_reply_marker() -> None:
 
 def test_a_variant_is_checked_against_its_base_declaration() -> None:
     assert validate("acknowledgement.fr", Parts(SUBJECT, "Bonjour {{ customer_name }}\n")) == []
-    assert "'nom' is not a variable of acknowledgement" in validate("acknowledgement.fr", Parts(SUBJECT, "{{ nom }}"))[0]
+    (problem,) = validate("acknowledgement.fr", Parts(SUBJECT, "{{ nom }}"))
+    assert "'nom' is not a variable of acknowledgement" in problem
