@@ -165,9 +165,14 @@ def _keywords(value: object, where: str) -> tuple[str, ...]:
     return tuple(word for word in (str(item).strip() for item in value) if word)
 
 
-def help_links(settings: SelfHelpSettings) -> tuple[LinkView, ...]:
+# The links' titles in each language we ship an acknowledgement in; others get English.
+LINK_TITLES = {"en": ("Help centre", "FAQ", "Service status"), "de": ("Hilfe-Center", "FAQ", "Systemstatus")}
+
+
+def help_links(settings: SelfHelpSettings, language: str = "en") -> tuple[LinkView, ...]:
     """The configured help centre, FAQ and status page links, leaving out those not set."""
-    links = (("Help centre", settings.knowledge_base), ("FAQ", settings.faq), ("Service status", settings.status_page))
+    titles = LINK_TITLES.get(language, LINK_TITLES["en"])
+    links = zip(titles, (settings.knowledge_base, settings.faq, settings.status_page), strict=True)
     return tuple(LinkView(title=title, url=url.strip()) for title, url in links if url.strip())
 
 

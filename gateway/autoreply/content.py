@@ -38,13 +38,14 @@ def acknowledgement_variables(tx: Session, kit: AutoReplyKit, settings: Settings
     """The acknowledgement template's variables for this conversation; `words` is what the customer wrote."""
     stats = kit.stats.get(conversation.channel, partner, lambda: measure(
         tx, kit.hours, settings.autoreply, conversation.channel, partner, settings.is_partner, now))
-    hours, response = expect(now, kit.hours, stats, language=conversation.language or "en")
+    language = conversation.language or "en"
+    hours, response = expect(now, kit.hours, stats, language=language)
     articles = kit.articles.suggest(words, settings.selfhelp.max_articles) if kit.articles else ()
     incidents = incident_views(open_incidents(tx, now),
-                               lambda at: moment(now, at, kit.hours, conversation.language or "en"))
+                               lambda at: moment(now, at, kit.hours, language))
     return {"customer_name": customer.name.split(" ")[0] if customer.name else "",
             "ref": conversation.ref, "subject": conversation.subject,
             "reply_subject": reply_subject(conversation.subject or "Your message"),
             "team": settings.mail.name, "channel": conversation.channel.partition("@")[0], "partner": partner,
-            "hours": hours, "response": response, "links": list(help_links(settings.selfhelp)),
+            "hours": hours, "response": response, "links": list(help_links(settings.selfhelp, language)),
             "articles": list(articles), "incidents": list(incidents)}

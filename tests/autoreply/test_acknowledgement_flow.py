@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from typer.testing import CliRunner
+
+from gateway.cli import app
 
 from gateway.config import Settings, replace
-from gateway.models import Conversation, Customer, Incident, Note
+from gateway.models import Conversation, Customer, Incident, Note, OutboxItem
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.transport import SmtpTransport
 from gateway.pipeline import Processor
@@ -193,3 +196,25 @@ def test_verp_envelope_lets_a_bounce_name_the_dead_address_and_stops_later_auto_
         assert tx.exec(select(Customer.bounced_at).where(Customer.address == "anne@customer.example")).one()
         notes = tx.exec(select(Note.body).where(Note.kind == "not_acknowledged")).all()
     assert any("hard-bounced" in n for n in notes)
+
+
+@pytest.mark.integration
+def test_an_admins_override_set_through_the_cli_is_what_the_next_customer_receives(
+        smtp_gateway, processor, relay_sender, relay_sink, store, database_url, tmp_path, monkeypatch):
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    override = tmp_path / "ack.txt"
+    override.write_text("#===== subject =====\n{{ reply_subject }} [#{{ ref }}]\n#===== text =====\n"
+                        "Hello {{ customer_name or 'there' }}, got it ({{ ref }}); expect us {{ response.expected_by }}.\n"
+                        "#===== html =====\n\n")
+    result = CliRunner().invoke(app, ["templates", "set", "acknowledgement", "--file", str(override)],
+                                env={"GATEWAY_DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+
+    [received] = write_and_receive(smtp_gateway, processor, relay_sender, relay_sink, make_mail())
+
+    ack = message_from_bytes(received.raw, policy=default)
+    assert ack.get_content_type() == "text/plain"
+    assert ack.get_content().startswith("Hello Anne, got it (")
+    with store.reading() as tx:
+        assert tx.exec(select(OutboxItem.template).where(OutboxItem.kind == "acknowledgement")).one() == \
+            "acknowledgement"
