@@ -6,22 +6,20 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-
-import bm25s
-import frontmatter
-import yaml
-from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH, STOPWORDS_GERMAN
+from typing import TYPE_CHECKING
 
 from gateway.autoreply.views import LinkView
 from gateway.config import SelfHelpSettings
+
+if TYPE_CHECKING:
+    import bm25s
 
 # Title and keywords say what an article is about; the body only helps to rank, so they count this many times more.
 TOPIC_WEIGHT = 3
 # An article scoring below this share of the best one is noise, not a second suggestion.
 RELATIVE_FLOOR = 0.3
-# English, German and French function words: without the latter two every German mail would match every German article.
-STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_FRENCH)
 WORD = re.compile(r"\w\w+")
 # Links in an article or a mail say nothing about its topic, but "https" and "com" would match everywhere.
 URL = re.compile(r"\S+://\S+|www\.\S+")
@@ -37,9 +35,18 @@ class Article:
     body: str = ""
 
 
+@cache
+def _stopwords() -> frozenset[str]:
+    """English, German and French function words: without the latter two every German mail matches every German
+    article. Imported here, as bm25s (and numpy) are only needed by a gateway with articles."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH, STOPWORDS_GERMAN
+
+    return frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_FRENCH)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased words of two or more letters, function words left out, English plurals folded."""
-    return [_fold(word) for word in WORD.findall(URL.sub(" ", text.casefold())) if word not in STOPWORDS]
+    return [_fold(word) for word in WORD.findall(URL.sub(" ", text.casefold())) if word not in _stopwords()]
 
 
 def _fold(word: str) -> str:
@@ -69,6 +76,8 @@ class ArticleIndex:
         if not chosen:
             return cls(chosen, None, triggers)
         corpus = [tokenize(" ".join((a.title, *a.keywords))) * TOPIC_WEIGHT + tokenize(a.body) for a in chosen]
+        import bm25s
+
         bm25 = bm25s.BM25()
         bm25.index(corpus, show_progress=False)
         return cls(chosen, bm25, triggers)
@@ -113,6 +122,9 @@ def load_articles(path: str) -> tuple[Article, ...]:
 
 
 def _markdown_article(file: Path) -> Article:
+    import frontmatter  # Here, with yaml: only a gateway with Markdown articles needs them.
+    import yaml
+
     try:
         post = frontmatter.loads(file.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

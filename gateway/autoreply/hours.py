@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 
 if TYPE_CHECKING:
     from gateway.config import HoursSettings
@@ -204,6 +203,8 @@ def _public_holidays(country: str, subdivision: str) -> Mapping[date, str]:
         if subdivision:
             raise ValueError("holidays_subdivision: set holidays_country too, like \"DE\" with subdivision \"BY\"")
         return {}
+    import holidays  # Here: a gateway without a holiday country does not pay for its data.
+
     supported = holidays.list_supported_countries()
     if country not in supported:
         raise ValueError(f"holidays_country: {country!r} is not a country the holidays package knows; "
