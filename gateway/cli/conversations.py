@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import col, func, select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
@@ -49,7 +50,8 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
     table = Table("REF", "STATUS", "CUSTOMER", "SUBJECT", "MSGS", "UPDATED (UTC)", box=None)
     for c, customer, n in rows:
         table.add_row(c.ref, c.status, customer or "-", c.subject[:60], str(n or 0), _when(c.updated_at))
-    Console().print(table if rows else "no conversations yet")
+    # markup=False: a subject like "Re: Login [#K7Q2M9XA]" is text, not rich markup to swallow.
+    Console(markup=False).print(table if rows else "no conversations yet")
 
 
 @app.command()
@@ -67,21 +69,21 @@ def show(ref: Annotated[str, typer.Argument(help="The conversation's reference, 
     if json_:
         typer.echo(json.dumps(record.to_json(), ensure_ascii=False))
         return
-    console = Console()
-    console.print(f"[bold]{record.ref}[/bold]  {record.subject}")
+    console = Console(markup=False)
+    console.print(Text.assemble((record.ref, "bold"), f"  {record.subject}"))
     console.print(f"status {record.status} · customer {record.customer} · channel {record.channel} · "
                   f"opened {_when(record.created_at)} UTC" + (f" · linked to {record.linked_to}"
                                                               if record.linked_to else ""))
     console.print(f"priority {record.priority} · assigned to {record.assignee or 'nobody'} · "
-                  f"tags: {', '.join(record.tags) or 'none'}", markup=False)
+                  f"tags: {', '.join(record.tags) or 'none'}")
     table = Table("TIME (UTC)", "DIR", "KIND", "FROM", "TO", "SUBJECT", "PLACED BY", box=None)
     for m in record.messages:
         to = ", ".join(m.recipients) if m.direction == "out" else "-"
         table.add_row(_when(m.time), m.direction, m.kind, m.sender, to, m.subject[:50], m.placed_by or "-")
     console.print(table)
     for note in record.notes:
-        console.print(f"NOTE {_when(note.time)} {note.kind} {note.author or ''}: {note.body}", markup=False,
-                      highlight=False)
+        author = f" by {note.author}" if note.author else ""
+        console.print(f"NOTE {_when(note.time)} {note.kind.replace('_', ' ')}{author}: {note.body}", highlight=False)
 
 
 @app.command()

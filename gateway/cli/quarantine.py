@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import col, select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
@@ -42,7 +43,7 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
     for raw_id, received, mail_from, stage, reason in rows:
         table.add_row(str(raw_id), received.strftime("%Y-%m-%d %H:%M"), mail_from or "<>", stage or "-",
                       reason or "-")
-    Console().print(table)
+    Console(markup=False).print(table)
 
 
 @app.command()
@@ -64,8 +65,8 @@ def show(id_: Annotated[int, typer.Argument(metavar="ID", help="The id from `gat
     if json_:
         typer.echo(json.dumps(record, ensure_ascii=False))
         return
-    console = Console()
-    console.print(f"[bold]quarantined at {raw.stage}[/bold]: {raw.reason}")
+    console = Console(markup=False)
+    console.print(Text.assemble((f"quarantined at {raw.stage}", "bold"), f": {raw.reason}"))
     for key in ("received_at", "mail_from", "rcpt_tos", "from", "subject", "message_id"):
         console.print(f"{key}: {record[key]}", markup=False, highlight=False)
     console.print()

@@ -83,6 +83,9 @@ def _save(store: Store, name: str, parts: Parts, comment: str) -> None:
     except IntegrityError:  # Two admins saved the same template at once: the other one got this number.
         fail(f"{name} was saved by someone else at the same moment; look at `history` and try again")
     typer.echo(f"saved {name} version {row.version}; it is in use now")
+    others = [v for v in shipped_variants(base_of(name)) if v != name]
+    if others:
+        typer.echo(f"note: {', '.join(others)} are separate templates; change them too if they should match")
 
 
 @app.command("list")
@@ -131,10 +134,8 @@ def show(name: NameArgument, config: ConfigOption = None, json_: JsonOption = Fa
                                "audience": template.audience, "variables": dict(template.variables),
                                "subject": parts.subject, "text": parts.text, "html": parts.html}, ensure_ascii=False))
         return
-    typer.echo(f"{name}: {found.origin}\nfor {template.audience}: {template.description}")
-    typer.echo("variables: " + ", ".join(template.variables))
-    for part in ("subject", "text", "html"):
-        typer.echo(f"\n----- {part} -----\n{getattr(parts, part).rstrip() or '(none)'}")
+    # The form `edit` opens and `set --file` reads, so `show NAME > F`, a change, and `set NAME --file F` just work.
+    typer.echo(_editable(name, found), nl=False)
 
 
 def _editable(name: str, found: sources.Source) -> str:
@@ -183,7 +184,10 @@ def edit(name: NameArgument, config: ConfigOption = None, comment: CommentOption
             for problem in problems:
                 typer.echo(f"error: {problem}", err=True)
             if not typer.confirm("Edit again?", default=True, err=True):
-                fail(f"{name} not saved")
+                draft = Path(tempfile.mkstemp(prefix=f"gateway-{name.replace('/', '_')}-", suffix=".txt")[1])
+                draft.write_text(content, encoding="utf-8")
+                fail(f"{name} not saved; your draft is in {draft} (fix it, then `gateway templates set {name} "
+                     f"--file {draft}`)")
     _save(store, name, parts, comment)
 
 

@@ -47,10 +47,28 @@ def conversation_variables(tx: Session, name: str, ref: str, settings: Settings,
     return {**sample_variables(name), **{key: value for key, value in real.items() if key in declared}}
 
 
+def sample_acknowledgement(tx: Session, settings: Settings, name: str, channel: str, language: str,
+                           now: datetime) -> Variables:
+    """A sample customer's acknowledgement, but with this install's real hours, reply times, links and incidents."""
+    local = channel.partition("@")[0].lower()
+    address = next((a for a in settings.support_addresses if a.partition("@")[0] == local),
+                   settings.mail.addresses[0].lower())
+    sample = sample_variables(name)
+    conversation = Conversation(ref=str(sample["ref"]), subject=str(sample["subject"]), channel=address,
+                                created_at=now, updated_at=now, language=language)
+    customer = Customer(address="anne@customer.example", name=str(sample["customer_name"]), created_at=now)
+    kit = AutoReplyKit.from_settings(settings, lambda: now)
+    return acknowledgement_variables(tx, kit, settings, conversation, customer, False, conversation.subject, now)
+
+
 def render_preview(tx: Session, settings: Settings, name: str, *, conversation: str = "", channel: str = "",
                    language: str = "", now: datetime) -> tuple[Rendered, Source]:
     """Render the variant of `name` this channel and language get, with the conversation's values or samples."""
     found = resolve(tx, name, channel, language)
-    variables = (conversation_variables(tx, found.name, conversation, settings, now) if conversation
-                 else sample_variables(found.name))
+    if conversation:
+        variables = conversation_variables(tx, found.name, conversation, settings, now)
+    elif base_of(name) == "acknowledgement":
+        variables = sample_acknowledgement(tx, settings, found.name, channel, language, now)
+    else:
+        variables = sample_variables(found.name)
     return render_source(found, variables), found

@@ -36,6 +36,7 @@ def _references(part: str, source: str, template: TemplateInfo) -> list[str]:
     env = HTML_ENV if part == "html" else TEXT_ENV
     try:
         tree = env.parse(source)
+        env.compile(tree)  # Unknown filters and tests are only found when compiling.
     except TemplateSyntaxError as exc:
         return [f"{part}: line {exc.lineno}: {exc.message}"]
     unknown = meta.find_undeclared_variables(tree) - set(template.variables)

@@ -60,6 +60,13 @@ def test_show_lists_each_message_with_the_rule_that_placed_it(env, two_conversat
     assert "anne@customer.example" in table.output and "new" in table.output
 
 
+def test_show_prints_bracketed_refs_in_subjects_as_written(env, two_conversations):
+    ref = two_conversations[0]
+    result = runner.invoke(app, ["conversations", "show", ref], env={**env, "COLUMNS": "200"})
+    # Our acknowledgement's subject ends in "[#REF]", which rich would otherwise read as markup and drop.
+    assert f"Re: Printer offline [#{ref}]" in result.output
+
+
 def test_show_of_an_unknown_ref_is_one_line_and_exit_1(env, two_conversations):
     result = runner.invoke(app, ["conversations", "show", "NOPE1234"], env=env)
     assert result.exit_code == 1

@@ -62,7 +62,22 @@ def test_show_says_where_the_template_comes_from(env, tmp_path) -> None:
     assert "{{ customer_name" in shown["text"] and "color-scheme" in shown["html"]
     run(env, "set", "acknowledgement", "--file", str(template_file(tmp_path, "Hi {{ ref }}")), "--comment", "short")
     text = run(env, "show", "acknowledgement")
-    assert text.startswith("acknowledgement: database version 1") and "----- text -----\nHi {{ ref }}" in text
+    assert text.startswith("# Template acknowledgement, from database version 1")
+    assert "#===== text (required) =====\nHi {{ ref }}\n" in text
+
+
+def test_what_show_prints_can_be_changed_and_set_again(env, tmp_path) -> None:
+    shown = run(env, "show", "acknowledgement")
+    changed = tmp_path / "ack.txt"
+    changed.write_text(shown.replace("Thanks for writing,", "Talk soon,"))
+    run(env, "set", "acknowledgement", "--file", str(changed))
+    again = json.loads(run(env, "show", "acknowledgement", "--json"))
+    assert "Talk soon," in again["text"] and "#=====" not in again["text"] and again["subject"].startswith("{{")
+
+
+def test_an_unknown_filter_is_refused_in_one_line_not_a_traceback(env, tmp_path) -> None:
+    output = run(env, "set", "acknowledgement", "--file", str(template_file(tmp_path, "{{ ref | shout }}")), code=1)
+    assert "No filter named 'shout'" in output and "Traceback" not in output
 
 
 def test_set_refuses_a_template_with_problems_one_line_each_and_saves_nothing(env, tmp_path) -> None:
