@@ -6,11 +6,13 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, NotifyAgents, RelayReply, SendAcknowledgement,
                              SkipAcknowledgement, TellAdmins, TellAgent, TellColleagues, UpdateConversation)
 from gateway.agents.roster import AgentView
+from gateway.errors import StorageError
 from gateway.models import Conversation, Customer, Message, Note, Scheduled, Status, TemplateUse
 from gateway.outbound.acknowledgement import queue_acknowledgement
 from gateway.outbound.admin_notice import queue_admin_notice
@@ -65,7 +67,15 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
     for action in actions:
         if isinstance(action, SendAcknowledgement):
             assert customer is not None, "a conversation that gets an acknowledgement has a customer"
-            queue_acknowledgement(tx, rt, action, conversation, customer, message, partner, now)
+            try:
+                with tx.begin_nested():
+                    queue_acknowledgement(tx, rt, action, conversation, customer, message, partner, now)
+            except (StorageError, OperationalError):
+                raise  # The store is unwell, not the mail: the whole message is processed again later.
+            except Exception as exc:  # A courtesy mail must never cost the customer's message or the agents' notice.
+                log.exception("mid=%s conv=%s acknowledgement failed", message.message_id or "-", conversation.ref)
+                tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_acknowledged",
+                            body=f"No acknowledgement sent: it failed ({type(exc).__name__}: {exc})."))
         elif isinstance(action, SkipAcknowledgement):
             tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_acknowledged",
                         body=f"No acknowledgement sent: {action.reason}."))

@@ -12,7 +12,8 @@ from email.message import Message as MimePart
 from sqlmodel import Session, col, select
 
 from gateway.message import ParsedMessage
-from gateway.models import Customer
+from gateway.models import Conversation, Customer
+from gateway.reply_token import ref_from_bounce_address, ref_from_message_id
 
 # RFC 3463 "5.x.x": permanent. A 4.x.x "failed" is a retry that ran out of time, not a dead address.
 _PERMANENT = re.compile(r"5\.\d{1,3}\.\d{1,3}")
@@ -20,7 +21,9 @@ _PERMANENT = re.compile(r"5\.\d{1,3}\.\d{1,3}")
 _ADDRESS = re.compile(r"(?![|/])[^\s@<>,;]+@[^\s@<>,;]+")
 # An SMTP reply's enhanced status code (RFC 3463) where the relay names the recipient's address or mailbox:
 # X.1.x (other than X.1.7/X.1.8, the sender's) and X.2.1 (mailbox disabled).
-_RECIPIENT_REFUSAL = re.compile(r"\b5\.(1\.(?!7\b|8\b)\d{1,3}|2\.1)\b")
+# 5.1.1-5.1.6, 5.1.10 (null MX) and 5.2.1 name the recipient; 5.1.0 ("other address status"), 5.1.7 and 5.1.8 are as often
+# about our sender, and one refusal of us must not mark every customer we write to.
+_RECIPIENT_REFUSAL = re.compile(r"\b5\.(1\.([1-6]|10)|2\.1)\b")
 
 
 def hard_bounced_recipients(msg: ParsedMessage, raw: bytes) -> tuple[str, ...]:
@@ -75,6 +78,28 @@ def refused_recipients(rcpt_tos: Iterable[str], detail: str) -> tuple[str, ...]:
     if len(recipients) == 1:
         return tuple(recipients)
     return tuple(r for r in recipients if re.search(rf"(?<![\w.+-]){re.escape(r)}(?![\w.-])", detail.lower()))
+
+
+# A Message-ID anywhere in the report (the returned headers): ours are signed, so a forged report cannot name one.
+_ANGLED_ID = re.compile(rb"<[^<>\s@]{1,200}@[^<>\s]{1,200}>")
+# A permanent failure in a plain-text bounce: an SMTP 5xx reply or a 5.x.x status.
+_PERMANENT_TEXT = re.compile(r"\b5\d\d\b|\b5\.\d{1,3}\.\d{1,3}\b")
+
+
+def bounced_addresses(tx: Session, msg: ParsedMessage, raw: bytes, rcpt_tos: tuple[str, ...],
+                      secret: str) -> tuple[str, ...]:
+    """Who hard-bounced, trusting only a report about mail we sent: to our VERP address, or naming our Message-ID."""
+    verp = next((ref for address in rcpt_tos if (ref := ref_from_bounce_address(secret, address))), None)
+    if verp is None and not any(ref_from_message_id(secret, found.decode("latin-1"))
+                                for found in _ANGLED_ID.findall(raw)):
+        return ()  # Anyone can write a report naming a customer; it must not silence them for weeks.
+    failed = hard_bounced_recipients(msg, raw)
+    if failed or verp is None or msg.content_type == "multipart/report" or not _PERMANENT_TEXT.search(msg.text):
+        return failed
+    # A plain-text bounce (qmail and friends) to a VERP address: the address names the conversation that bounced.
+    conversation = tx.exec(select(Conversation).where(Conversation.ref == verp)).first()
+    customer = tx.get(Customer, conversation.customer_id) if conversation and conversation.customer_id else None
+    return (customer.address,) if customer else ()
 
 
 def record_hard_bounces(tx: Session, addresses: Iterable[str], now: datetime) -> int:

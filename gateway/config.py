@@ -319,10 +319,15 @@ def _validate(settings: Settings) -> Settings:
     if auto.per_sender_per_hour < 1 or auto.circuit_breaker < 1:
         raise ConfigError("[autoreply] per_sender_per_hour and circuit_breaker: give at least 1 (set enabled = false "
                           "to send no auto-replies)")
-    if not all(is_plain_address(a) for a in settings.mail.admins):
-        raise ConfigError(f"[mail] admins: {settings.mail.admins!r} must be plain addresses like ops@example.com")
+    for admin in settings.mail.admins:
+        if not is_plain_address(admin):
+            raise ConfigError(f"[mail] admins: {admin!r} is not a plain address like ops@example.com")
+        if admin.lower() in settings.support_addresses | settings.note_addresses:
+            raise ConfigError(f"[mail] admins: {admin!r} is one of our own addresses; name a person or team outside "
+                              "the gateway")
     # Here, not at the top: these modules read the config themselves.
     from gateway.autoreply.articles import check_articles
+    from gateway.autoreply.expectation import check_wording
     from gateway.autoreply.hours import check_hours
     from gateway.autoreply.language import check_languages
     try:
@@ -331,10 +336,13 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError(f"[hours] {exc}") from None
     try:
         check_languages(auto.languages)
+        check_wording(auto.languages)
         check_articles(settings.selfhelp)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    return settings
+    # Lower-cased once here: templates, phrases and link titles are all looked up by "de", never "DE".
+    return dataclasses.replace(settings, autoreply=dataclasses.replace(
+        auto, languages=tuple(code.lower() for code in auto.languages)))
 
 
 def replace(settings: Settings, **sections: dict[str, object]) -> Settings:

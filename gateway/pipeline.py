@@ -17,7 +17,7 @@ from gateway.agents.roster import AgentView
 from gateway.apply import apply, is_partner
 from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
-from gateway.bounces import hard_bounced_recipients, record_hard_bounces
+from gateway.bounces import bounced_addresses, record_hard_bounces
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
@@ -26,7 +26,7 @@ from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
 from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
                             RawMessage, RawState, Status)
-from gateway.reply_token import new_ref, ref_from_bounce_address
+from gateway.reply_token import new_ref
 from gateway.rules import decide
 from gateway.runtime import Runtime
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
@@ -114,19 +114,6 @@ def _view(tx: Session, conversation: Conversation, is_new: bool, roster: tuple[A
         assignee=next((a for a in roster if a.id == conversation.assignee_id), None))
 
 
-def _record_bounce(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, now: datetime) -> None:
-    """Remember hard-bounced addresses, so no automatic mail goes to them for a while."""
-    failed = hard_bounced_recipients(msg, raw.raw)
-    if not failed and msg.content_type != "multipart/report":
-        # Not a standard report, but sent to a VERP address of ours: it names the conversation that bounced.
-        ref = next((r for a in raw.rcpt_tos if (r := ref_from_bounce_address(rt.secret, a))), None)
-        conversation = tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
-        customer = tx.get(Customer, conversation.customer_id) if conversation and conversation.customer_id else None
-        failed = (customer.address,) if customer else ()
-    if failed and record_hard_bounces(tx, failed, now):
-        log.info("mid=%s raw=%s hard bounce recorded for %s", msg.message_id or "-", raw.id, ", ".join(failed))
-
-
 def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, now: datetime) -> None:
     """Classify, thread, decide and apply one stored, parsed message; safe to repeat."""
     roster = load_roster(tx)
@@ -144,7 +131,9 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         log.info("mid=%s raw=%s duplicate of message %s", msg.message_id, raw.id, duplicate.id)
         return
     if sender.kind is SenderKind.BOUNCE:
-        _record_bounce(tx, raw, msg, rt, now)
+        failed = bounced_addresses(tx, msg, raw.raw, tuple(raw.rcpt_tos), rt.secret)
+        if failed and record_hard_bounces(tx, failed, now):
+            log.info("mid=%s raw=%s hard bounce recorded for %s", msg.message_id or "-", raw.id, ", ".join(failed))
     lists = list_addresses(tx, rt.settings)
     ours = rt.settings.support_addresses | rt.settings.note_addresses
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
@@ -170,11 +159,12 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         conversation.status, conversation.resolved_at = Status.OPEN, None
     conversation.updated_at = now
     facts = None
-    if sender.is_customer and (is_new or match.reopen):
+    # Only a new conversation is acknowledged: a reply to a resolved one within the reopen window ("thanks, that
+    # fixed it") must not get "we have your message" again; after the window it opens a new, linked one.
+    if sender.is_customer and is_new:
         customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
-        # Only the conversation's own customer is acknowledged, not someone they copied in.
-        if customer is not None and customer.address == sender.address:
-            facts = gather_facts(tx, conversation, customer, now)
+        if customer is not None:
+            facts = gather_facts(tx, customer, now)
     ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster,
                   lists=lists, auto_reply=facts)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)

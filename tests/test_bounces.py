@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from gateway.bounces import hard_bounced_recipients, record_hard_bounces, refused_recipients
+from gateway.bounces import bounced_addresses, hard_bounced_recipients, record_hard_bounces, refused_recipients
 from gateway.message import parse
 from gateway.models import Customer
 from gateway.store import Store
@@ -89,6 +89,7 @@ def test_sisimai_corpus_never_raises_and_line_ends_do_not_matter() -> None:
      ("anne@customer.example",)),
     (["anne@customer.example"], "550 5.1.10 Recipient address has null MX", ("anne@customer.example",)),
     (["anne@customer.example"], "550 5.2.1 Mailbox disabled", ("anne@customer.example",)),
+    (["anne@customer.example"], "550 5.1.0 Sender address rejected: Domain not found", ()),
     (["anne@customer.example"], "554 5.7.1 Message rejected as spam", ()),
     (["anne@customer.example"], "553 5.1.8 Sender address rejected: domain not found", ()),
     (["anne@customer.example"], "550 5.7.1 Client does not have permissions to send as this sender", ()),
@@ -97,7 +98,7 @@ def test_sisimai_corpus_never_raises_and_line_ends_do_not_matter() -> None:
     (["anne@customer.example", "joanne@customer.example"], "550 5.1.1 <joanne@customer.example>: unknown",
      ("joanne@customer.example",)),
     (["anne@customer.example", "bob@customer.example"], "550 5.1.1 no such user", ()),
-], ids=["5.1.1", "null-mx", "disabled", "spam", "sender", "send-as", "size", "no-enhanced-code", "names-one",
+], ids=["5.1.1", "null-mx", "disabled", "5.1.0-sender", "spam", "sender", "send-as", "size", "no-enhanced-code", "names-one",
         "names-none"])
 def test_a_relay_refusal_counts_only_when_it_is_about_the_recipient(rcpt_tos, detail, expected) -> None:
     assert refused_recipients(rcpt_tos, detail) == expected
@@ -145,3 +146,30 @@ def test_a_dsn_from_the_store_marks_its_customer(store, clock) -> None:
     with store.transaction() as tx:
         assert record_hard_bounces(tx, failed(raw), clock()) == 1
     assert _bounced(store) == {"anne.berger@customer.example": clock()}
+
+
+def test_only_a_report_about_mail_we_sent_marks_anyone(store) -> None:
+    from gateway.reply_token import make_message_id
+    from tests.conftest import SECRET
+
+    raw = (MAIL / "postfix_dsn.eml").read_bytes()
+    ours = make_message_id(SECRET, "K7Q2M9XA", "example.com").encode()
+    forged = raw.replace(b"<k7m2qx9p.mzxw6ytb.5e6f7a8b1a2b3c4d@example.com>", b"<whatever@elsewhere.example>")
+    genuine = raw.replace(b"<k7m2qx9p.mzxw6ytb.5e6f7a8b1a2b3c4d@example.com>", ours)
+    with store.reading() as tx:
+        # A report naming a customer, but about nothing we sent: anyone could write it to silence them.
+        assert bounced_addresses(tx, parse(forged), forged, ("support@example.com",), SECRET) == ()
+        assert bounced_addresses(tx, parse(genuine), genuine, ("support@example.com",), SECRET) == (
+            "anne.berger@customer.example",)
+
+
+def test_a_plain_text_delay_warning_to_a_verp_address_is_not_a_hard_bounce(store) -> None:
+    from gateway.reply_token import bounce_address
+    from tests.conftest import SECRET
+
+    verp = bounce_address(SECRET, "support@example.com", "K7Q2M9XA")
+    warning = (b"From: MAILER-DAEMON@mx.customer.example\r\nTo: " + verp.encode() + b"\r\n"
+               b"Subject: Delivery delayed\r\n\r\nYour message has not been delivered yet; we will keep trying "
+               b"for 4 more days.\r\n")
+    with store.reading() as tx:
+        assert bounced_addresses(tx, parse(warning), warning, (verp,), SECRET) == ()

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 TOPIC_WEIGHT = 3
 # An article scoring below this share of the best one is noise, not a second suggestion.
 RELATIVE_FLOOR = 0.3
+# What the customer asks is in the first lines; a pasted 1 MB log would only cost time.
+MAX_QUERY = 4000
 WORD = re.compile(r"\w\w+")
 # Links in an article or a mail say nothing about its topic, but "https" and "com" would match everywhere.
 URL = re.compile(r"\S+://\S+|www\.\S+")
@@ -71,11 +73,13 @@ class ArticleIndex:
     @classmethod
     def build(cls, articles: Iterable[Article]) -> ArticleIndex:
         """Index the articles, their title and keywords weighted above the body."""
-        chosen = tuple(articles)
+        indexed = [(a, tokenize(" ".join((a.title, *a.keywords))) * TOPIC_WEIGHT + tokenize(a.body)) for a in articles]
+        # An article of stop words only ("Über uns") can never match, and BM25 cannot index an empty document.
+        chosen = tuple(a for a, words in indexed if words)
+        corpus = [words for _, words in indexed if words]
         triggers = tuple(_triggers(article) for article in chosen)
         if not chosen:
             return cls(chosen, None, triggers)
-        corpus = [tokenize(" ".join((a.title, *a.keywords))) * TOPIC_WEIGHT + tokenize(a.body) for a in chosen]
         import bm25s
 
         bm25 = bm25s.BM25()
@@ -84,7 +88,7 @@ class ArticleIndex:
 
     def suggest(self, text: str, limit: int) -> tuple[Article, ...]:
         """Up to `limit` articles about what `text` asks, best first; none when nothing fits."""
-        words = set(tokenize(text))
+        words = set(tokenize(text[:MAX_QUERY]))
         ids = sorted(self._vocab[word] for word in words if word in self._vocab)
         if limit <= 0 or self._bm25 is None or not ids:
             return ()

@@ -48,10 +48,10 @@ PHRASES: dict[str, Phrases] = {
         within_hours="usually within {n} hours",
         within_day="usually within a working day",
         within_days="usually within {n} working days",
-        by_today="by about {time} today",
+        by_today="by about {time} {zone} today",
         by_tomorrow_morning="by tomorrow morning",
         by_tomorrow_afternoon="by tomorrow afternoon",
-        by_tomorrow_at="tomorrow by about {time}",
+        by_tomorrow_at="tomorrow by about {time} {zone}",
         by_day="on {day} by about {time} {zone}",
         opens_today="today at {time} {zone}",
         opens_tomorrow="tomorrow at {time} {zone}",
@@ -67,10 +67,10 @@ PHRASES: dict[str, Phrases] = {
         within_hours="meist innerhalb von {n} Stunden",
         within_day="meist innerhalb eines Arbeitstages",
         within_days="meist innerhalb von {n} Arbeitstagen",
-        by_today="heute bis etwa {time} Uhr",
+        by_today="heute bis etwa {time} Uhr {zone}",
         by_tomorrow_morning="bis morgen Vormittag",
         by_tomorrow_afternoon="bis morgen Nachmittag",
-        by_tomorrow_at="morgen bis etwa {time} Uhr",
+        by_tomorrow_at="morgen bis etwa {time} Uhr {zone}",
         by_day="am {day} bis etwa {time} Uhr {zone}",
         opens_today="heute um {time} Uhr {zone}",
         opens_tomorrow="morgen um {time} Uhr {zone}",
@@ -113,13 +113,22 @@ def _expected_by(now: datetime, due: datetime, hours: SupportHours, words: Phras
     local = hours.local(due)
     days = (local.date() - hours.local(now).date()).days
     clock = f"{local:%H:%M}"
+    zone = hours.abbreviation(due)
     if days <= 0:
-        return words.by_today.format(time=clock)
+        return words.by_today.format(time=clock, zone=zone)
     if days == 1 and local.hour < 12:
         return words.by_tomorrow_morning
     if days == 1:
-        return words.by_tomorrow_afternoon if local.hour < 18 else words.by_tomorrow_at.format(time=clock)
-    return words.by_day.format(day=_day(now, due, hours, words), time=clock, zone=hours.abbreviation(due))
+        return words.by_tomorrow_afternoon if local.hour < 18 else words.by_tomorrow_at.format(time=clock, zone=zone)
+    return words.by_day.format(day=_day(now, due, hours, words), time=clock, zone=zone)
+
+
+def check_wording(languages: tuple[str, ...]) -> None:
+    """Refuse a language we have no phrases for: an acknowledgement.fr must not say "usually within 3 hours"."""
+    missing = [code for code in languages if code.lower() not in PHRASES]
+    if missing:
+        raise ValueError(f"[autoreply] languages: {missing[0]!r} has no reply-time wording yet; "
+                         f"supported: {', '.join(sorted(PHRASES))}")
 
 
 def moment(now: datetime, at: datetime, hours: SupportHours, language: str = "en") -> str:

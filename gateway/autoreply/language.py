@@ -20,7 +20,8 @@ def detect_language(text: str, languages: tuple[str, ...]) -> str:
     if len(set(code.lower() for code in languages)) == 1 or sum(ch.isalpha() for ch in text) < MIN_LETTERS:
         return default
     detector, codes = _detector(languages)
-    values = detector.compute_language_confidence_values(text)
+    # The first few thousand characters say which language it is; a pasted log would only cost time.
+    values = detector.compute_language_confidence_values(text[:4000])
     if not values:
         return default
     second = values[1].value if len(values) > 1 else 0.0
@@ -38,6 +39,7 @@ def check_languages(languages: tuple[str, ...]) -> None:
     if unknown:
         raise ValueError(f"[autoreply] languages: unknown code {unknown[0]!r}; use ISO 639-1 codes "
                          f"such as \"en\", \"de\", \"fr\" (known: {', '.join(sorted(known))})")
+
 
 
 def _known_codes() -> frozenset[str]:

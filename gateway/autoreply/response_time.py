@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from gateway.autoreply.hours import SupportHours
 from gateway.clock import utc_now
-from gateway.models import Conversation, Customer
+from gateway.models import Conversation, Customer, Status
 
 if TYPE_CHECKING:
     from gateway.config import AutoReplySettings
@@ -41,26 +41,33 @@ def summarise(business_durations: Iterable[timedelta], min_samples: int, fallbac
 
 
 def first_response_samples(tx: Session, hours: SupportHours, channel: str, partner: bool,
-                           partner_addresses: Callable[[str], bool], since: datetime,
-                           now: datetime) -> list[timedelta]:
-    """Business time from opening to first reply for conversations on `channel` opened since `since`.
-
-    Only partners' conversations when `partner`, else only everyone else's."""
+                           partner_addresses: Callable[[str], bool], since: datetime, now: datetime,
+                           waiting_counts_after: timedelta = timedelta.max) -> list[timedelta]:
+    """Business time to first reply on `channel` since `since`, partners' or everyone else's; a conversation
+    still waiting counts with its wait so far once that passes `waiting_counts_after` (else a backlog hides)."""
+    answered_by_now = col(Conversation.first_response_at).is_not(None) & (col(Conversation.first_response_at) <= now)
+    waiting = col(Conversation.first_response_at).is_(None) & (col(Conversation.status) != Status.RESOLVED) \
+        & col(Conversation.merged_into_id).is_(None)
     rows = tx.exec(
         select(Conversation.created_at, Conversation.first_response_at, Customer.partner, Customer.address)
         .outerjoin(Customer, col(Conversation.customer_id) == col(Customer.id))
-        .where(Conversation.channel == channel, col(Conversation.created_at) >= since,
-               col(Conversation.first_response_at).is_not(None), col(Conversation.first_response_at) <= now)
+        .where(Conversation.channel == channel, col(Conversation.created_at) >= since, answered_by_now | waiting)
     ).all()
-    return [hours.between(created, answered) for created, answered, is_partner, address in rows
-            if answered is not None
-            and (bool(is_partner) or (address is not None and partner_addresses(address))) == partner]
+    samples = []
+    for created, answered, is_partner, address in rows:
+        if (bool(is_partner) or (address is not None and partner_addresses(address))) != partner:
+            continue
+        took = hours.between(created, answered or now)
+        if answered is not None or took >= waiting_counts_after:
+            samples.append(took)
+    return samples
 
 
 def measure(tx: Session, hours: SupportHours, settings: AutoReplySettings, channel: str, partner: bool,
             partner_addresses: Callable[[str], bool], now: datetime) -> ResponseStats:
     """The stats for one channel and kind of sender over the last [autoreply] stats_window."""
-    samples = first_response_samples(tx, hours, channel, partner, partner_addresses, now - settings.stats_window, now)
+    samples = first_response_samples(tx, hours, channel, partner, partner_addresses, now - settings.stats_window, now,
+                                     waiting_counts_after=settings.fallback_response)
     return summarise(samples, settings.min_samples, settings.fallback_response)
 
 

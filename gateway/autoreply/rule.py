@@ -14,11 +14,10 @@ from gateway.decision import Context, Decision
 def why_not(ctx: Context) -> str:
     """The reason no acknowledgement may go out now, or "" when one may."""
     facts, settings = ctx.auto_reply, ctx.settings
+    assert facts is not None, "facts are gathered for every conversation that may be acknowledged"
     auto = settings.autoreply
     address = ctx.sender.address.lower()
     local = address.partition("@")[0]
-    if facts is None or facts.acknowledged:
-        return "already acknowledged, and no agent has answered since"
     if base_address(address) in settings.support_addresses | settings.note_addresses:
         return f"{address} is one of our own addresses"
     if pattern := next((p for p in auto.no_reply if fnmatchcase(local, p.lower())), ""):
@@ -37,14 +36,12 @@ def why_not(ctx: Context) -> str:
 
 
 def acknowledge(ctx: Context) -> Decision:
-    """Acknowledge a person's new (or reopened) conversation once, unless any never-send rule holds."""
+    """Acknowledge a person's new conversation, unless any never-send rule holds."""
     if not ctx.settings.autoreply.enabled or not ctx.sender.is_customer or ctx.auto_reply is None:
         return Decision()
     reason = why_not(ctx)
     if not reason:
         return Decision(actions=(SendAcknowledgement(),))
-    if ctx.auto_reply.acknowledged:
-        return Decision()  # The normal case of a follow-up, not worth a note.
     facts = ctx.auto_reply
     tripped = facts.automatic_last_hour >= ctx.settings.autoreply.circuit_breaker
     told_lately = facts.breaker_tripped_at is not None and facts.breaker_tripped_at > ctx.now - HOUR

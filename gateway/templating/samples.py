@@ -11,7 +11,7 @@ Variables = dict[str, object]
 
 # Phrases the autoreply views carry, per language: the views arrive already phrased in the customer's language.
 _PHRASES = {
-    "en": {"typical": "usually within 3 hours", "today": "by about 14:30 today",
+    "en": {"typical": "usually within 3 hours", "today": "by about 14:30 CET today",
            "monday": "on Monday by about 11:00 CET",
            "tuesday": "on Tuesday by about 11:00 CET", "opens_monday": "Monday at 09:00 CET",
            "opens_tuesday": "Tuesday at 09:00 CET", "holiday": "Easter Monday", "until": "Saturday at 18:00 CET",
@@ -19,14 +19,14 @@ _PHRASES = {
            "outage": "Mail delivery delays", "outage_detail": "Some replies reach customers up to an hour late.",
            "maintenance": "Database upgrade", "maintenance_detail": "The customer portal is read-only meanwhile.",
            "subject": "Printer offline since the update", "timezone": "CET"},
-    "de": {"typical": "meist innerhalb von 3 Stunden", "today": "heute bis etwa 14:30 Uhr",
-           "monday": "am Montag bis etwa 11:00 Uhr MEZ", "tuesday": "am Dienstag bis etwa 11:00 Uhr MEZ",
-           "opens_monday": "Montag um 09:00 Uhr MEZ", "opens_tuesday": "Dienstag um 09:00 Uhr MEZ",
-           "holiday": "Ostermontag", "until": "Samstag um 18:00 Uhr MEZ", "kb": "Hilfe-Center", "status": "Statusseite",
+    "de": {"typical": "meist innerhalb von 3 Stunden", "today": "heute bis etwa 14:30 Uhr CET",
+           "monday": "am Montag bis etwa 11:00 Uhr CET", "tuesday": "am Dienstag bis etwa 11:00 Uhr CET",
+           "opens_monday": "Montag um 09:00 Uhr CET", "opens_tuesday": "Dienstag um 09:00 Uhr CET",
+           "holiday": "Ostermontag", "until": "Samstag um 18:00 Uhr CET", "kb": "Hilfe-Center", "status": "Statusseite",
            "article": "Drucker zeigt nach einem Update „offline“", "outage": "Verzögerte E-Mail-Zustellung",
            "outage_detail": "Manche Antworten kommen bis zu einer Stunde später an.", "maintenance": "Datenbank-Update",
            "maintenance_detail": "Das Kundenportal ist währenddessen nur lesbar.",
-           "subject": "Drucker seit dem Update offline", "timezone": "MEZ"},
+           "subject": "Drucker seit dem Update offline", "timezone": "CET"},
 }
 
 

@@ -51,10 +51,11 @@ def _render_check(name: str, part: str, source: str) -> list[str]:
     for case, variables in sample_variable_sets(name):
         try:
             compile_part(part, source).render(variables)
-        except TemplateError as exc:
+        except Exception as exc:  # A template can raise anything ({{ 1/0 }}): each is a problem line, not a traceback.
             line = template_line(exc.__traceback__)
             where = f"line {line}: " if line else ""
-            return [f"{part}: {where}{exc.message or type(exc).__name__} (rendering the sample: {case})"]
+            message = exc.message if isinstance(exc, TemplateError) and exc.message else f"{type(exc).__name__}: {exc}"
+            return [f"{part}: {where}{message} (rendering the sample: {case})"]
     return []
 
 

@@ -122,7 +122,7 @@ def test_weekday_mail_states_the_measured_typical_reply_time(
     [received] = write_and_receive(smtp_gateway, processor, relay_sender, relay_sink, make_mail())
     text = text_of(message_from_bytes(received.raw, policy=default))
     assert "usually within 2 hours" in text
-    assert "by about 12:30 today" in text
+    assert "by about 12:30 CET today" in text
     assert "Mail delivery delays" not in text
 
 
@@ -132,7 +132,7 @@ def test_with_too_little_history_the_configured_fallback_is_stated(
     clock.now = MONDAY  # Fallback 4 working hours from 10:30: 14:30.
     [received] = write_and_receive(smtp_gateway, processor, relay_sender, relay_sink, make_mail())
     text = text_of(message_from_bytes(received.raw, policy=default))
-    assert "usually within 4 hours" in text and "by about 14:30 today" in text
+    assert "usually within 4 hours" in text and "by about 14:30 CET today" in text
 
 
 @pytest.mark.integration

@@ -37,13 +37,13 @@ def promised(now: datetime, median: timedelta, **settings: object) -> str:
 def test_mail_during_hours_expects_a_reply_later_today():
     hours_view, response = expect(berlin(2026, 1, 7, 10), desk(), stats(timedelta(hours=3), timedelta(hours=7)))
     assert hours_view == HoursView(open_now=True, closed_for="", holiday="", next_opening="", timezone="CET")
-    assert response == ResponseView(typical="usually within 3 hours", expected_by="by about 13:00 today",
+    assert response == ResponseView(typical="usually within 3 hours", expected_by="by about 13:00 CET today",
                                     measured=True, median_minutes=180, p90_minutes=420, samples=42)
 
 
 def test_the_promised_time_is_rounded_up_to_the_quarter_hour():
-    assert promised(berlin(2026, 1, 7, 10, 7), timedelta(hours=3)) == "by about 13:15 today"
-    assert promised(berlin(2026, 1, 7, 10, 0), timedelta(minutes=1)) == "by about 10:15 today"
+    assert promised(berlin(2026, 1, 7, 10, 7), timedelta(hours=3)) == "by about 13:15 CET today"
+    assert promised(berlin(2026, 1, 7, 10, 0), timedelta(minutes=1)) == "by about 10:15 CET today"
 
 
 @pytest.mark.parametrize("now", [berlin(2026, 1, 9, 18), berlin(2026, 1, 10, 12)], ids=["friday 18:00", "saturday"])
@@ -72,13 +72,13 @@ def test_evening_mail_with_a_longer_reply_time_expects_a_reply_tomorrow_afternoo
 
 def test_a_reply_due_tomorrow_evening_names_the_time():
     late = {day: ("09:00-20:00",) for day in ("mon", "tue", "wed", "thu", "fri")}
-    assert promised(berlin(2026, 1, 7, 21), timedelta(hours=10), schedule=late) == "tomorrow by about 19:00"
+    assert promised(berlin(2026, 1, 7, 21), timedelta(hours=10), schedule=late) == "tomorrow by about 19:00 CET"
 
 
 def test_mail_before_opening_expects_a_reply_today_and_says_we_open_today():
     hours_view, response = expect(berlin(2026, 1, 7, 6), desk(), stats(timedelta(minutes=30)))
     assert (hours_view.closed_for, hours_view.next_opening) == ("night", "today at 09:00 CET")
-    assert (response.typical, response.expected_by) == ("usually within 30 minutes", "by about 09:30 today")
+    assert (response.typical, response.expected_by) == ("usually within 30 minutes", "by about 09:30 CET today")
 
 
 def test_holiday_mail_names_the_holiday_and_counts_from_the_next_working_day():
@@ -110,7 +110,7 @@ def test_a_closure_longer_than_a_week_names_the_date_as_well_as_the_weekday():
 def test_without_enough_history_the_fallback_is_stated_and_marked_unmeasured():
     fallback = ResponseStats(timedelta(hours=4), timedelta(hours=4), samples=3, measured=False)
     _, response = expect(berlin(2026, 1, 7, 10), desk(), fallback)
-    assert response == ResponseView(typical="usually within 4 hours", expected_by="by about 14:00 today",
+    assert response == ResponseView(typical="usually within 4 hours", expected_by="by about 14:00 CET today",
                                     measured=False, median_minutes=240, p90_minutes=240, samples=3)
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from gateway.config import replace
-from gateway.models import Conversation, Note, OutboxItem, Status
+from gateway.models import Conversation, Note, OutboxItem, RawMessage, RawState, Status
 from gateway.pipeline import Processor
 from gateway.runtime import Runtime
 from tests.conftest import SECRET
@@ -62,21 +62,37 @@ def test_the_circuit_breaker_counts_all_automatic_mail_and_tells_each_admin_once
     assert len(notes) == 2 and all("circuit breaker" in n for n in notes)
 
 
-def test_one_acknowledgement_per_conversation_until_an_agent_answers_then_again_on_a_reopen(
-        processor, store, clock) -> None:
+def test_a_reply_that_reopens_a_resolved_conversation_gets_no_second_acknowledgement(processor, store, clock) -> None:
     deliver(processor, make_mail())
     deliver(processor, make_mail(subject="Re: Printer offline", message_id="<req-2@customer.example>",
                                  In_Reply_To="<req-1@customer.example>", body="Also, it beeps.\n"))
     assert len(acknowledgements(store)) == 1
     [conversation] = conversations(store)
     with store.transaction() as tx:
-        clock.advance(hours=2)
-        tx.add(OutboxItem(conversation_id=conversation.id, kind="agent_reply", message_id="<answer@example.com>",
-                          recipient="anne@customer.example", raw=b"x", created_at=clock(), next_attempt_at=clock(),
-                          expires_at=clock(), rcpt_tos=["anne@customer.example"]))
         tx.get(Conversation, conversation.id).status = Status.RESOLVED
     clock.advance(days=3)
     deliver(processor, make_mail(subject="Re: Printer offline", message_id="<req-3@customer.example>",
-                                 In_Reply_To="<req-2@customer.example>", body="It is offline again.\n"))
+                                 In_Reply_To="<req-2@customer.example>", body="Thanks, that fixed it!\n"))
     assert conversations(store)[0].status == Status.OPEN
-    assert len(acknowledgements(store)) == 2
+    assert len(acknowledgements(store)) == 1
+    # After the reopen window the reply opens a new conversation, linked to the old one: that is acknowledged.
+    with store.transaction() as tx:
+        tx.get(Conversation, conversation.id).status = Status.RESOLVED
+    clock.advance(days=31)
+    deliver(processor, make_mail(subject="Re: Printer offline", message_id="<req-4@customer.example>",
+                                 In_Reply_To="<req-3@customer.example>", body="It is offline again.\n"))
+    assert len(conversations(store)) == 2 and len(acknowledgements(store)) == 2
+
+
+def test_an_acknowledgement_that_fails_to_render_costs_neither_the_mail_nor_the_conversation(
+        processor, store, monkeypatch) -> None:
+    def broken(*args: object, **kwargs: object) -> dict[str, object]:
+        raise RuntimeError("article index went away")
+
+    monkeypatch.setattr("gateway.outbound.acknowledgement.acknowledgement_variables", broken)
+    raw_id = deliver(processor, make_mail())
+    with store.reading() as tx:
+        assert tx.get(RawMessage, raw_id).state == RawState.PROCESSED
+        [note] = tx.exec(select(Note.body).where(Note.kind == "not_acknowledged")).all()
+    assert "article index went away" in note
+    assert len(conversations(store)) == 1 and acknowledgements(store) == []

@@ -104,6 +104,21 @@ def test_a_seeded_month_is_measured_for_customers_while_three_partner_replies_st
     assert partners == ResponseStats(FALLBACK, FALLBACK, 3, False)
 
 
+def test_conversations_still_waiting_longer_than_the_fallback_count_so_a_backlog_is_not_hidden(store):
+    with store.transaction() as tx:
+        anne, _, _ = seed_customers(tx)
+        add_conversation(tx, "A1", anne, berlin(2026, 2, 26, 10), berlin(2026, 2, 26, 11))
+        # Waiting since Thursday 10:00: 7 + 8 + 1.5 working hours by Monday 10:30; counted as at least that.
+        add_conversation(tx, "W1", anne, berlin(2026, 2, 26, 10), None)
+        # Waiting 30 minutes: too young to say anything yet.
+        add_conversation(tx, "W2", anne, NOW - timedelta(minutes=30), None)
+    since = NOW - timedelta(days=30)
+    with store.reading() as tx:
+        samples = first_response_samples(tx, DESK, CHANNEL, False, is_reseller, since, NOW,
+                                         waiting_counts_after=FALLBACK)
+    assert sorted(samples) == [timedelta(hours=1), DESK.between(berlin(2026, 2, 26, 10), NOW)]
+
+
 def test_the_cache_computes_once_per_channel_and_kind_until_the_ttl_runs_out():
     clock, calls = FixedClock(), []
 

@@ -32,10 +32,6 @@ def test_a_new_conversation_from_a_person_is_acknowledged() -> None:
     assert acknowledge(context()).actions == (SendAcknowledgement(),)
 
 
-def test_a_follow_up_before_any_agent_answered_gets_nothing_and_no_note() -> None:
-    assert acknowledge(context(facts=AutoReplyFacts(acknowledged=True))).actions == ()
-
-
 def test_mail_that_may_not_be_acknowledged_has_no_facts_and_gets_nothing() -> None:
     assert acknowledge(context(facts=None)).actions == ()
 

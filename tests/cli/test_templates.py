@@ -219,3 +219,8 @@ def test_every_command_has_help_with_an_example(env) -> None:
     for command in ("list", "show", "edit", "set", "preview", "diff", "history", "rollback", "send-test", "stats"):
         assert "Example: gateway templates" in run(env, command, "--help"), command
 
+
+
+def test_a_template_that_raises_while_rendering_is_refused_in_one_line(env, tmp_path) -> None:
+    output = run(env, "set", "acknowledgement", "--file", str(template_file(tmp_path, "{{ 1 / 0 }}")), code=1)
+    assert "ZeroDivisionError" in output and "Traceback" not in output

@@ -71,8 +71,8 @@ def test_the_acknowledgement_says_when_a_person_answers_open_or_closed() -> None
     assert found is not None
     cases = dict(sample_variable_sets("acknowledgement"))
     open_now = render_source(found, cases["open now, with links, an article and two incidents"]).text
-    assert "expect a reply by about 14:30 today (usually within 3 hours" in open_now
-    assert "reference is K7Q2M9XA" in open_now and "reply to this mail" in open_now
+    assert "expect a reply by about 14:30 CET today (usually within 3 hours" in open_now
+    assert "reference for it is K7Q2M9XA" in open_now and "reply to this mail" in open_now
     assert "A known problem on our side: Mail delivery delays." in open_now
     assert "Planned maintenance: Database upgrade, until Saturday at 18:00 CET." in open_now
     assert "- Knowledge base: https://help.example.com/" in open_now
