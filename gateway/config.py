@@ -329,13 +329,11 @@ def _validate(settings: Settings) -> Settings:
     from gateway.autoreply.articles import check_articles
     from gateway.autoreply.expectation import check_wording
     from gateway.autoreply.hours import check_hours
-    from gateway.autoreply.language import check_languages
     try:
         check_hours(settings.hours)
     except ValueError as exc:
         raise ConfigError(f"[hours] {exc}") from None
     try:
-        check_languages(auto.languages)
         check_wording(auto.languages)
         check_articles(settings.selfhelp)
     except ValueError as exc:

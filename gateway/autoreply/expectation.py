@@ -125,6 +125,8 @@ def _expected_by(now: datetime, due: datetime, hours: SupportHours, words: Phras
 
 def check_wording(languages: tuple[str, ...]) -> None:
     """Refuse a language we have no phrases for: an acknowledgement.fr must not say "usually within 3 hours"."""
+    if not languages:
+        raise ValueError("[autoreply] languages: empty; list at least one, e.g. [\"en\"]")
     missing = [code for code in languages if code.lower() not in PHRASES]
     if missing:
         raise ValueError(f"[autoreply] languages: {missing[0]!r} has no reply-time wording yet; "

@@ -35,12 +35,6 @@ class Addressing:
     reply_to_name: str = ""
 
 
-def render(name: str, variables: dict[str, object]) -> tuple[str, str]:
-    """(subject, text) of a shipped template; a missing variable raises instead of sending 'Hi ,'."""
-    rendered = render_template(None, name, variables)
-    return rendered.subject, rendered.text
-
-
 def build(addressing: Addressing, subject: str, text: str, now: datetime, *, automatic: str = "",
           html: str = "", attachments: Sequence[FileAttachment] = ()) -> ComposedMail:
     """One mail, ready for the outbox; automatic mail (`auto-replied`, `auto-generated`) says so (RFC 3834)."""

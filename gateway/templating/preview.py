@@ -64,6 +64,11 @@ def sample_acknowledgement(tx: Session, settings: Settings, name: str, channel: 
 def render_preview(tx: Session, settings: Settings, name: str, *, conversation: str = "", channel: str = "",
                    language: str = "", now: datetime) -> tuple[Rendered, Source]:
     """Render the variant of `name` this channel and language get, with the conversation's values or samples."""
+    if conversation:
+        # By default, the variant that conversation's customer gets.
+        row = tx.exec(select(Conversation).where(Conversation.ref == conversation.strip().upper())).first()
+        if row is not None:
+            channel, language = channel or row.channel, language or row.language
     found = resolve(tx, name, channel, language)
     if conversation:
         variables = conversation_variables(tx, found.name, conversation, settings, now)

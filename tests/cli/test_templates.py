@@ -224,3 +224,14 @@ def test_every_command_has_help_with_an_example(env) -> None:
 def test_a_template_that_raises_while_rendering_is_refused_in_one_line(env, tmp_path) -> None:
     output = run(env, "set", "acknowledgement", "--file", str(template_file(tmp_path, "{{ 1 / 0 }}")), code=1)
     assert "ZeroDivisionError" in output and "Traceback" not in output
+
+
+def test_preview_of_a_conversation_uses_the_variant_its_customer_gets(env, processor, store) -> None:
+    from gateway.models import Conversation
+
+    deliver(processor, make_mail())
+    [conversation] = conversations(store)
+    with store.transaction() as tx:
+        tx.get(Conversation, conversation.id).language = "de"
+    output = run(env, "preview", "acknowledgement", "--conversation", conversation.ref)
+    assert "acknowledgement.de" in output and "Hallo Anne" in output
