@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
@@ -67,15 +68,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
     for action in actions:
         if isinstance(action, SendAcknowledgement):
             assert customer is not None, "a conversation that gets an acknowledgement has a customer"
-            try:
-                with tx.begin_nested():
-                    queue_acknowledgement(tx, rt, action, conversation, customer, message, partner, now)
-            except (StorageError, OperationalError):
-                raise  # The store is unwell, not the mail: the whole message is processed again later.
-            except Exception as exc:  # A courtesy mail must never cost the customer's message or the agents' notice.
-                log.exception("mid=%s conv=%s acknowledgement failed", message.message_id or "-", conversation.ref)
-                tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_acknowledged",
-                            body=f"No acknowledgement sent: it failed ({type(exc).__name__}: {exc})."))
+            with _optional(tx, conversation, message, "not_acknowledged", "acknowledgement", now):
+                queue_acknowledgement(tx, rt, action, conversation, customer, message, partner, now)
         elif isinstance(action, SkipAcknowledgement):
             tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_acknowledged",
                         body=f"No acknowledgement sent: {action.reason}."))
@@ -83,7 +77,8 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
                      action.reason)
         elif isinstance(action, TellAdmins):
             assert customer is not None, "the circuit breaker guards a customer's address"
-            queue_admin_notice(tx, rt, action, conversation, customer, now)
+            with _optional(tx, conversation, message, "admins_not_told", "notice to the admins", now):
+                queue_admin_notice(tx, rt, action, conversation, customer, now)
         elif isinstance(action, NotifyAgents):
             assert customer is not None, "agents are notified of a customer's mail"
             queue_notifications(tx, rt, action.recipients, conversation, customer, message, roster, partner, beta,
@@ -126,6 +121,21 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
             for recipient in action.recipients:
                 tell("colleague_replied", recipient, {"colleague": action.agent.name or action.agent.address,
                                                       "text": action.text})
+
+
+@contextmanager
+def _optional(tx: Session, conversation: Conversation, message: Message, kind: str, what: str,
+              now: datetime) -> Iterator[None]:
+    """Our own courtesy mail, in a savepoint: if it fails, a note says so; the customer's message still counts."""
+    try:
+        with tx.begin_nested():
+            yield
+    except (StorageError, OperationalError):
+        raise  # The store is unwell, not the mail: the whole message is processed again later.
+    except Exception as exc:
+        log.exception("mid=%s conv=%s %s failed", message.message_id or "-", conversation.ref, what)
+        tx.add(Note(conversation_id=conversation.id, created_at=now, kind=kind,
+                    body=f"No {what} sent: it failed ({type(exc).__name__}: {exc})."))
 
 
 def _human(delta: timedelta) -> str:

@@ -67,11 +67,8 @@ def _recipient(fields: MimePart) -> str | None:
 
 
 def refused_recipients(rcpt_tos: Iterable[str], detail: str) -> tuple[str, ...]:
-    """The recipients a relay's permanent refusal is about, lower-cased; () when it may be about us or the mail.
-
-    A 5xx at MAIL FROM or DATA (sender refused, spam, size) says nothing about the address, so only a reply
-    whose enhanced status code names the recipient counts; with several recipients, only those it names.
-    """
+    """The recipients a relay's permanent refusal names (by its enhanced status code, and by address when there
+    are several), lower-cased; () for a refusal of our sender or the mail (spam, size)."""
     if not _RECIPIENT_REFUSAL.search(detail):
         return ()
     recipients = [r.lower() for r in rcpt_tos]

@@ -10,7 +10,7 @@ from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, RelayReply, 
                              UpdateConversation)
 from gateway.agents.collision import must_hold
 from gateway.agents.commands import Commands, parse_commands, without_command_lines
-from gateway.agents.roster import AgentView, find_agent
+from gateway.agents.roster import find_agent
 from gateway.agents.saved_replies import render_saved_reply
 from gateway.decision import AgentMail, Context, Decision
 from gateway.models import ScheduledState, Status

@@ -46,8 +46,7 @@ class SupportHours:
         return any(start <= at < end for d in (day - timedelta(days=1), day) for start, end in self._intervals(d))
 
     def closed_reason(self, at: datetime) -> tuple[str, str]:
-        """Why we are closed ("weekend", "holiday", "evening", "night" or "closed") and the holiday's name.
-
+        """Why we are closed ("weekend", "holiday", "evening", "night", "closed") and the holiday's name;
         ("", "") while open."""
         if self.is_open(at):
             return "", ""

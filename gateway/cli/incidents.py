@@ -6,7 +6,7 @@ import json
 import re
 from datetime import datetime, tzinfo
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from gateway.autoreply.incidents import is_over
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
 from gateway.clock import utc_now
-from gateway.config import Settings, parse_duration
+from gateway.config import parse_duration
 from gateway.models import Incident, IncidentKind
 
 app = typer.Typer(no_args_is_help=True, help="Known incidents: while one is open, every auto-reply mentions it "
@@ -30,13 +30,6 @@ IdArgument = Annotated[int, typer.Argument(metavar="ID", help="The id from `gate
 UntilOption = Annotated[str | None, typer.Option("--until", help=_UNTIL_HELP, show_default=False)]
 DetailOption = Annotated[str | None, typer.Option("--detail", show_default=False,
                                                   help="What customers are told beyond the title.")]
-
-
-def _zone(settings: Settings) -> tzinfo:
-    try:
-        return ZoneInfo(settings.hours.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        fail(f"[hours] timezone: {settings.hours.timezone!r} is not a time zone; write one like Europe/Berlin")
 
 
 def parse_until(text: str, now: datetime, zone: tzinfo) -> datetime:
@@ -92,7 +85,7 @@ def open_(title: Annotated[str, typer.Argument(help="What customers read, e.g. \
     if not title.strip():
         fail("the title is empty; give what customers should read, like \"Mail delivery delays\"", code=2)
     settings = settings_from(config)
-    zone, now = _zone(settings), utc_now()
+    zone, now = ZoneInfo(settings.hours.timezone), utc_now()
     end = _until(until, now, zone) if until is not None else None
     store = open_store(settings)
     with store.transaction() as tx:
@@ -123,7 +116,7 @@ def update(id_: IdArgument, title: Annotated[str | None, typer.Option(show_defau
     if title is not None and not title.strip():
         fail("the title is empty; give what customers should read", code=2)
     settings = settings_from(config)
-    zone, now = _zone(settings), utc_now()
+    zone, now = ZoneInfo(settings.hours.timezone), utc_now()
     clear = until is not None and until.strip().lower() == "none"
     end = _until(until, now, zone) if until is not None and not clear else None
     store = open_store(settings)
@@ -149,7 +142,7 @@ def resolve(id_: IdArgument, config: ConfigOption = None) -> None:
     Example: gateway incidents resolve 3
     """
     settings = settings_from(config)
-    zone, now = _zone(settings), utc_now()
+    zone, now = ZoneInfo(settings.hours.timezone), utc_now()
     store = open_store(settings)
     with store.transaction() as tx:
         incident = _get(tx, id_)
@@ -170,7 +163,7 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
     Example: gateway incidents list --all --json
     """
     settings = settings_from(config)
-    zone, now = _zone(settings), utc_now()
+    zone, now = ZoneInfo(settings.hours.timezone), utc_now()
     store = open_store(settings)
     query = select(Incident).order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())
     with store.reading() as tx:

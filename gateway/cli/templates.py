@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from jinja2 import TemplateError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError
@@ -220,8 +219,10 @@ def _preview(tx: Session, settings: Settings, name: str, conversation: str, chan
     try:
         return render_preview(tx, settings, name, conversation=conversation, channel=channel, language=language,
                               now=utc_now())
-    except TemplateError as exc:  # An admin's template that fails on these values: one line, not a traceback.
-        fail(f"{name} does not render with these values: {exc}")
+    except GatewayError:
+        raise
+    except Exception as exc:  # An admin's template that fails on these values: one line, not a traceback.
+        fail(f"{name} does not render with these values: {type(exc).__name__}: {exc}")
 
 
 @app.command()

@@ -35,6 +35,6 @@ def queue_admin_notice(tx: Session, rt: Runtime, action: TellAdmins, conversatio
                      "ref": conversation.ref, "team": settings.mail.name}
         mail = compose(action.template, variables, addressing, now, automatic="auto-generated", tx=tx)
         enqueue(tx, mail, conversation=conversation, kind="admin_notice", mail_from=conversation.channel,
-                settings=settings, now=now, template=action.template)
+                settings=settings, now=now, template=mail.template)
     log.warning("conv=%s automatic mail to %s stopped (%d in an hour); admins told", conversation.ref,
                 action.address, action.count)

@@ -1,9 +1,5 @@
-"""Where a template's text comes from: the newest database version of an override, else the shipped files.
-
-Versions only grow: `rollback` saves a new version copying an old one (git revert, not reset), and version 0
-means the shipped files. A version with an empty text part is a rollback to the shipped files, so later
-package upgrades of the files reach the install again.
-"""
+"""Where a template's text comes from: the newest override version in the database, else the shipped files.
+Versions only grow (a rollback is a new version); an empty text part means "the shipped files" again."""
 
 from __future__ import annotations
 
@@ -80,15 +76,24 @@ def candidates(name: str, channel: str = "", language: str = "") -> list[str]:
     return list(dict.fromkeys(n for n in names if n))
 
 
+_RESOLVED = "template_sources"  # the key of resolve's per-transaction cache in Session.info
+
+
 def resolve(tx: Session | None, name: str, channel: str = "", language: str = "") -> Source:
     """The first of the candidates that exists, overrides before files for each; refuses an unknown name."""
     info(name)
+    # One lookup per transaction: a customer mail notifying five agents renders the same template five times.
+    cache: dict[tuple[str, str, str], Source] = tx.info.setdefault(_RESOLVED, {}) if tx is not None else {}
+    key = (name, channel, language)
+    if key in cache:
+        return cache[key]
     names = candidates(name, channel, language)
     rows = latest_rows(tx, names) if tx is not None else {}
     for candidate in names:
         row = rows.get(candidate)
         found = (_from_row(row) if row is not None else None) or shipped(candidate)
         if found is not None:
+            cache[key] = found
             return found
     raise UnknownTemplateError(f"template {name!r} has neither shipped files nor a saved version")
 
@@ -126,6 +131,7 @@ def save(tx: Session, name: str, parts: Parts, *, now: datetime, author: str = "
                           html=parts.html, created_at=now, author=author, comment=comment)
     tx.add(row)
     tx.flush()
+    tx.info.pop(_RESOLVED, None)
     return row
 
 
@@ -146,6 +152,7 @@ def rollback(tx: Session, name: str, number: int, *, now: datetime, author: str 
                                comment=f"rollback to version {number}: the shipped files")
         tx.add(back)
         tx.flush()
+        tx.info.pop(_RESOLVED, None)
         return back
     # The declared variables may have changed since that version was saved: check it again.
     return save(tx, name, Parts(row.subject, row.text, row.html), now=now, author=author,

@@ -96,3 +96,20 @@ def test_an_acknowledgement_that_fails_to_render_costs_neither_the_mail_nor_the_
         [note] = tx.exec(select(Note.body).where(Note.kind == "not_acknowledged")).all()
     assert "article index went away" in note
     assert len(conversations(store)) == 1 and acknowledgements(store) == []
+
+
+def test_a_notice_to_the_admins_that_fails_costs_nothing_but_itself(limited, store, clock, monkeypatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("template gone")
+
+    monkeypatch.setattr("gateway.apply.queue_admin_notice", broken)
+    with store.transaction() as tx:
+        for n in range(5):
+            tx.add(OutboxItem(kind="survey", message_id=f"<s{n}@example.com>", recipient="anne@customer.example",
+                              automatic=True, raw=b"x", created_at=clock(), next_attempt_at=clock(),
+                              expires_at=clock(), rcpt_tos=["anne@customer.example"]))
+    raw_id = deliver(limited, make_mail())
+    with store.reading() as tx:
+        assert tx.get(RawMessage, raw_id).state == RawState.PROCESSED
+        kinds = tx.exec(select(Note.kind)).all()
+    assert sorted(kinds) == ["admins_not_told", "not_acknowledged"]

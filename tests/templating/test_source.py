@@ -96,3 +96,21 @@ def test_rollback_checks_the_old_version_again(store) -> None:
         with pytest.raises(UnknownTemplateError, match="has no version 7"):
             rollback(tx, "acknowledgement", 7, now=NOW)
         assert len(history(tx, "acknowledgement")) == 1
+
+
+def test_one_transaction_looks_a_template_up_once_however_many_agents_are_told(store) -> None:
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        with store.transaction() as tx:
+            for _ in range(5):
+                resolve(tx, "notification")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert sum("template_version" in s for s in statements) == 1
