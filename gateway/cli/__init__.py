@@ -6,13 +6,14 @@ import sys
 
 import typer
 
-from gateway.cli import agents, conversations, export, incidents, lifecycle, quarantine, templates
+from gateway.cli import agents, conversations, doctor, export, incidents, lifecycle, quarantine, templates
 from gateway.errors import GatewayError
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True,
                   help="An email-native support gateway. Start with `gateway init`, then `gateway serve`.")
 lifecycle.register(app)
 export.register(app)
+doctor.register(app)
 app.add_typer(conversations.app, name="conversations")
 app.add_typer(agents.app, name="agents")
 app.add_typer(quarantine.app, name="quarantine")

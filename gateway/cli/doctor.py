@@ -1,0 +1,38 @@
+"""`gateway doctor`: one line per check, green or red, with the fix."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+
+from gateway.cli.common import ConfigOption, JsonOption, settings_from
+from gateway.health import Check, run_checks
+from gateway.health.database import check_database
+
+# The order they print in: the config loaded (or settings_from already failed in one line), then the store.
+CHECKS: tuple[Check, ...] = (check_database,)
+
+
+def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
+    """Check the config, the database and every outside service; exit 1 if anything needs fixing.
+
+    Example: gateway doctor --config /etc/gateway/gateway.toml
+    """
+    settings = settings_from(config)
+    findings = run_checks(settings, CHECKS)
+    console = Console(markup=False, highlight=False)
+    for finding in findings:
+        if json_:
+            typer.echo(json.dumps(finding.__dict__, ensure_ascii=False))
+        elif finding.ok:
+            console.print(f"ok    {finding.check}: {finding.detail}", style="green")
+        else:
+            console.print(f"FAIL  {finding.check}: {finding.detail}; fix: {finding.fix}", style="red")
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(doctor)

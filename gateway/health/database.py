@@ -1,0 +1,36 @@
+"""Doctor checks of the store: it opens, and its schema is current."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.config import Settings
+from gateway.health import Finding
+from gateway.store import MIGRATIONS, Store
+
+
+def check_database(settings: Settings) -> Iterator[Finding]:
+    """The database answers and has every migration applied."""
+    store = Store(settings.database.url)
+    try:
+        with store.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        yield Finding("database", False, f"cannot open {settings.database.url}: {str(exc).splitlines()[0]}",
+                      "check [database] url (or GATEWAY_DATABASE_URL) and that the server is running")
+        return
+    finally:
+        store.dispose()
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    if current == head:
+        yield Finding("database", True, f"schema at {head}")
+    else:
+        yield Finding("database", False, f"schema at {current or 'nothing'}, the code expects {head}",
+                      "run `gateway init` on a new database, or start `gateway serve` once to migrate")
