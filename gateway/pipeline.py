@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from gateway.agents.auth import AgentClaim, authenticate
@@ -29,6 +30,7 @@ from gateway.models import (Agent, Conversation, Customer, Direction, Message, M
 from gateway.reply_token import new_ref
 from gateway.rules import decide
 from gateway.runtime import Runtime
+from gateway.store import once_per_batch
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
 from gateway.threading.match import Match, Rule, match_conversation
 from gateway.threading.subject import base_subject, without_refs
@@ -37,8 +39,9 @@ log = logging.getLogger(__name__)
 
 
 def load_roster(tx: Session) -> tuple[AgentView, ...]:
-    return tuple(AgentView(a.id, a.address, a.name, a.tier)  # type: ignore[arg-type]
-                 for a in tx.exec(select(Agent).where(Agent.active).order_by(col(Agent.id))).all())
+    return once_per_batch(tx, "roster", lambda: tuple(
+        AgentView(a.id, a.address, a.name, a.tier)  # type: ignore[arg-type]
+        for a in tx.exec(select(Agent).where(Agent.active).order_by(col(Agent.id))).all()))
 
 
 def list_addresses(tx: Session, settings: Settings) -> frozenset[str]:
@@ -46,21 +49,19 @@ def list_addresses(tx: Session, settings: Settings) -> frozenset[str]:
     named = {a for addresses in settings.channels.notify.values() for a in addresses}
     if not named:
         return frozenset()
-    return frozenset(named - set(tx.exec(select(Agent.address).where(col(Agent.address).in_(named))).all()))
+    return once_per_batch(tx, "lists", lambda: frozenset(
+        named - set(tx.exec(select(Agent.address).where(col(Agent.address).in_(named))).all())))
 
 
-def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
-    customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first()
-    if customer is None:
-        customer = Customer(address=sender.address[:320], name=sender.name[:200], created_at=now)
-        tx.add(customer)
-        tx.flush()
+def _new_customer(tx: Session, sender: Sender, now: datetime) -> Customer:
+    customer = Customer(address=sender.address[:320], name=sender.name[:200], created_at=now)
+    tx.add(customer)
+    tx.flush()
     return customer
 
 
-def _open_conversation(tx: Session, msg: ParsedMessage, sender: Sender, match: Match, languages: tuple[str, ...],
-                       now: datetime) -> Conversation:
-    customer = _customer(tx, sender, now)
+def _open_conversation(tx: Session, msg: ParsedMessage, customer: Customer, sender: Sender, match: Match,
+                       languages: tuple[str, ...], now: datetime) -> Conversation:
     conversation = Conversation(ref=new_ref(), subject=without_refs(msg.subject),
                                 subject_key=base_subject(msg.subject)[:200], customer_id=customer.id,
                                 channel=sender.channel, created_at=now, updated_at=now,
@@ -98,8 +99,14 @@ def _record(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, co
     return message
 
 
-def _quarantine_raw(raw: RawMessage, msg: ParsedMessage, stage: str, reason: str) -> None:
-    raw.state, raw.stage, raw.reason = RawState.QUARANTINED, stage, reason[:2000]
+def _settle(raw: RawMessage, state: RawState, now: datetime) -> None:
+    # Both at once, so they reach the database in one UPDATE.
+    raw.state, raw.processed_at = state, now
+
+
+def _quarantine_raw(raw: RawMessage, msg: ParsedMessage, stage: str, reason: str, now: datetime) -> None:
+    _settle(raw, RawState.QUARANTINED, now)
+    raw.stage, raw.reason = stage, reason[:2000]
     log.warning("mid=%s conv=- raw=%s quarantined at %s: %s", msg.message_id or "-", raw.id, stage, reason)
 
 
@@ -119,15 +126,14 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     roster = load_roster(tx)
     agents = frozenset(a.address for a in roster)
     sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, agents)
-    raw.processed_at = now
     if sender.kind is SenderKind.OWN:
-        _quarantine_raw(raw, msg, "classify", f"loop: {sender.reason}")
+        _quarantine_raw(raw, msg, "classify", f"loop: {sender.reason}", now)
         return
     digest = content_hash(msg)
     duplicate, reused = find_duplicate(tx, msg, digest)
     if duplicate is not None:
         duplicate.recipients = list(dict.fromkeys((*duplicate.recipients, *raw.rcpt_tos, *msg.recipients)))
-        raw.state = RawState.DUPLICATE
+        _settle(raw, RawState.DUPLICATE, now)
         log.info("mid=%s raw=%s duplicate of message %s", msg.message_id, raw.id, duplicate.id)
         return
     if sender.kind is SenderKind.BOUNCE:
@@ -144,13 +150,18 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if claim is not None:
         _process_agent_mail(tx, raw, msg, sender, claim, digest, reused, roster, rt, now)
         return
-    match = match_conversation(tx, msg, sender, tuple(raw.rcpt_tos), rt.settings, rt.secret, now)
+    # Held here for the whole message: the session only keeps weak references, so every later lookup of the
+    # customer (match, view, apply) finds this object instead of querying again.
+    customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first() \
+        if sender.is_customer else None
+    match = match_conversation(tx, msg, sender, tuple(raw.rcpt_tos), rt.settings, rt.secret, now, customer)
     conversation = match.conversation
     is_new = conversation is None and not sender.is_machine
     if is_new:
-        conversation = _open_conversation(tx, msg, sender, match, rt.settings.autoreply.languages, now)
+        customer = customer or _new_customer(tx, sender, now)
+        conversation = _open_conversation(tx, msg, customer, sender, match, rt.settings.autoreply.languages, now)
     message = _record(tx, raw, msg, sender, conversation, match.rule, digest, reused, rt.settings)
-    raw.state = RawState.PROCESSED
+    _settle(raw, RawState.PROCESSED, now)
     if conversation is None:
         log.info("mid=%s conv=- %s mail kept, no conversation (%s)", msg.message_id, sender.kind, sender.reason)
         return
@@ -161,10 +172,8 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     facts = None
     # Only a new conversation is acknowledged: a reply to a resolved one within the reopen window ("thanks, that
     # fixed it") must not get "we have your message" again; after the window it opens a new, linked one.
-    if sender.is_customer and is_new:
-        customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
-        if customer is not None:
-            facts = gather_facts(tx, customer, now)
+    if sender.is_customer and is_new and customer is not None:
+        facts = gather_facts(tx, customer, now)
     ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster,
                   lists=lists, auto_reply=facts)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
@@ -177,19 +186,20 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
                         now: datetime) -> None:
     """An agent's mail: refused ones are quarantined (never answered by mail); proven ones go to the rules."""
     if claim.refusal:
-        _quarantine_raw(raw, msg, "authenticate", claim.refusal)
+        _quarantine_raw(raw, msg, "authenticate", claim.refusal, now)
         return
     named = tx.exec(select(Conversation).where(Conversation.ref == claim.ref)).first()
     # Locked, so two agents' replies processed at once by two gateways see each other: one is held.
     conversation = tx.exec(select(Conversation).where(Conversation.id == survivor(tx, named).id)
                            .with_for_update()).first() if named is not None else None
     if conversation is None:
-        _quarantine_raw(raw, msg, "authenticate", f"reply token names conversation {claim.ref}, which does not exist")
+        _quarantine_raw(raw, msg, "authenticate", f"reply token names conversation {claim.ref}, which does not exist",
+                        now)
         return
     agent = next(a for a in roster if a.address == claim.agent)
     reply = extract_reply(msg.text, msg.html)
     message = _record(tx, raw, msg, sender, conversation, Rule.TOKEN, digest, reused, rt.settings, agent, reply)
-    raw.state = RawState.PROCESSED
+    _settle(raw, RawState.PROCESSED, now)
     conversation.updated_at = now
     mail = gather_agent_mail(tx, conversation, message, msg, agent, reply, claim.note, roster, raw.raw)
     ctx = Context(msg, sender, _view(tx, conversation, False, roster, rt), rt.settings, now, roster=roster,
@@ -216,12 +226,15 @@ class Processor:
                                 .order_by(col(RawMessage.id)).limit(self.batch)).all())
         # Parsing is the costly pure part: do it before taking the write lock.
         parsed = [(raw_id, self._parse(raw)) for raw_id, raw in rows]
+        batch_info: dict[str, object] = {}  # What once_per_batch() read, kept across this batch's transactions.
         while parsed:
-            with self.rt.store.transaction() as tx:
+            with self.rt.store.transaction(durable=False) as tx:
+                tx.info.update(batch_info)
                 started = time.monotonic()
                 while parsed and time.monotonic() - started < self.HOLD:
                     raw_id, msg = parsed.pop(0)
                     self._process_one(tx, raw_id, msg)  # type: ignore[arg-type]
+                batch_info = dict(tx.info)
             if parsed:
                 time.sleep(0.001)  # Let a waiting SMTP commit take the store before our next transaction.
         if rows and self.on_processed is not None:
@@ -245,7 +258,8 @@ class Processor:
     def _process_one(self, tx: Session, raw_id: int, msg: ParsedMessage | Exception) -> None:
         try:
             with tx.begin_nested():
-                raw = tx.exec(select(RawMessage).where(RawMessage.id == raw_id)
+                # The bytes were read and parsed already; bounces and agents' mail load them again if needed.
+                raw = tx.exec(select(RawMessage).options(defer(RawMessage.raw)).where(RawMessage.id == raw_id)
                               .with_for_update(skip_locked=True)).first()
                 if raw is None or raw.state != RawState.RECEIVED:
                     return

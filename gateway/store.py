@@ -8,9 +8,10 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -22,6 +23,7 @@ from gateway.errors import StorageError
 from gateway.models import SettingValue
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -38,8 +40,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    options = conn.get_execution_options()
+    if options.get("read_only"):
+        conn.exec_driver_sql("BEGIN")
+        return
+    # See Store.transaction(durable=False): one later FULL commit syncs the whole WAL, these frames included.
+    conn.exec_driver_sql("PRAGMA synchronous=FULL" if options.get("durable", True) else "PRAGMA synchronous=NORMAL")
     # Writers take the lock up front: a deferred transaction that upgrades later can fail with BUSY.
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgres_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    if not conn.get_execution_options().get("durable", True):
+        # PostgreSQL flushes the WAL in order: a later synchronous commit makes this one durable too.
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 class WriterGate:
@@ -66,6 +80,14 @@ class WriterGate:
         self._threads.release()
 
 
+def once_per_batch(tx: Session, key: str, load: Callable[[], T]) -> T:
+    """A value read once per batch of work: the processor shares `tx.info` across one batch's transactions,
+    so the roster or a template is not read again for every message (changes show from the next batch)."""
+    if key not in tx.info:
+        tx.info[key] = load()
+    return tx.info[key]  # type: ignore[no-any-return]
+
+
 class Store:
     """One database; `transaction()` commits durably or raises StorageError."""
 
@@ -78,15 +100,20 @@ class Store:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            event.listen(self.engine, "begin", _postgres_begin)
         path = self.engine.url.database if self.is_sqlite else None
         self._write_lock: contextlib.AbstractContextManager[object] = (
             WriterGate(path) if path and path != ":memory:" else contextlib.nullcontext())
         self._reader = self.engine.execution_options(read_only=True)
+        self._unsynced = self.engine.execution_options(durable=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed on exit, rolled back on error."""
-        with self._write_lock, Session(self.engine, expire_on_commit=False) as tx:
+    def transaction(self, durable: bool = True) -> Iterator[Session]:
+        """A session whose work is committed on exit, rolled back on error.
+
+        durable=False skips the flush to disk at commit, for work that can be redone from what is durable
+        (processing stored mail); anything that leaves the gateway must follow a durable commit."""
+        with self._write_lock, Session(self.engine if durable else self._unsynced, expire_on_commit=False) as tx:
             try:
                 yield tx
                 tx.commit()

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from gateway.autoreply.views import IncidentView
 from gateway.models import Incident, IncidentKind
+from gateway.store import once_per_batch
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ def is_over(incident: Incident, now: datetime) -> bool:
 
 def open_incidents(tx: Session, now: datetime) -> tuple[OpenIncident, ...]:
     """The unresolved incidents customers should hear about at `now`, newest first."""
-    rows = tx.exec(select(Incident).where(col(Incident.resolved_at).is_(None))
-                   .order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())).all()
+    rows = once_per_batch(tx, "incidents", lambda: tx.exec(
+        select(Incident).where(col(Incident.resolved_at).is_(None))
+        .order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())).all())
     return tuple(_open(row, now) for row in rows if not is_over(row, now))
 
 

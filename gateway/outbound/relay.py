@@ -49,5 +49,5 @@ def queue_relay(tx: Session, rt: Runtime, action: RelayReply, conversation: Conv
             settings=settings, now=now, agent_id=action.agent.id)
     if conversation.first_response_at is None:
         conversation.first_response_at = now
-    log.info("mid=%s conv=%s reply by %s queued for the customer", mail["Message-ID"], conversation.ref,
+    log.info("mid=%s conv=%s reply by %s queued for the customer", mail.message_id, conversation.ref,
              action.agent.address)

@@ -66,12 +66,9 @@ def is_participant(tx: Session, conversation: Conversation, sender: Sender) -> b
         Participant.conversation_id == conversation.id, Participant.address == sender.address)).first() is not None
 
 
-def _same_request(tx: Session, msg: ParsedMessage, sender: Sender, settings: Settings,
+def _same_request(tx: Session, msg: ParsedMessage, sender: Sender, customer: Customer, settings: Settings,
                   now: datetime) -> Conversation | None:
     """The sender's open conversation with the same subject or nearly the same text, within the window."""
-    customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first()
-    if customer is None:
-        return None
     candidates = tx.exec(select(Conversation).where(
         Conversation.customer_id == customer.id, Conversation.channel == sender.channel,
         col(Conversation.status).in_([Status.OPEN, Status.PENDING]),
@@ -103,8 +100,8 @@ def nearly_same(a: str, b: str) -> bool:
     return bool(first and second) and len(first & second) / len(first | second) >= 0.8
 
 
-def _find(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, ...],
-          settings: Settings, secret: str, now: datetime) -> tuple[Rule, Conversation | None]:
+def _find(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, ...], settings: Settings,
+          secret: str, now: datetime, customer: Customer | None) -> tuple[Rule, Conversation | None]:
     for address in (*rcpt_tos, *msg.recipients):
         if (conversation := _by_ref(tx, ref_from_address(secret, address))) is not None:
             return Rule.TOKEN, conversation
@@ -117,15 +114,17 @@ def _find(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, 
         return Rule.NEW, None
     if (conversation := _by_ref(tx, ref_in_subject(msg.subject))) is not None:
         return Rule.SUBJECT_REF, conversation
-    if sender.is_customer and (conversation := _same_request(tx, msg, sender, settings, now)) is not None:
+    if sender.is_customer and customer is not None and (
+            conversation := _same_request(tx, msg, sender, customer, settings, now)) is not None:
         return Rule.SAME_REQUEST, conversation
     return Rule.NEW, None
 
 
 def match_conversation(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, ...],
-                       settings: Settings, secret: str, now: datetime) -> Match:
-    """Which conversation this message joins; a stranger's reference opens a new, linked one."""
-    rule, conversation = _find(tx, msg, sender, rcpt_tos, settings, secret, now)
+                       settings: Settings, secret: str, now: datetime, customer: Customer | None) -> Match:
+    """Which conversation this message joins (`customer`: the sender's row, if they are a known customer);
+    a stranger's reference opens a new, linked one."""
+    rule, conversation = _find(tx, msg, sender, rcpt_tos, settings, secret, now, customer)
     if conversation is None:
         return Match(Rule.NEW)
     if rule not in _PROVEN and not is_participant(tx, conversation, sender):

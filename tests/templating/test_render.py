@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 from datetime import UTC, datetime
 
 import pytest
@@ -64,13 +67,15 @@ def test_an_override_that_fails_on_real_data_falls_back_to_the_shipped_files(sto
 def test_compose_sends_html_as_multipart_alternative_and_remembers_the_variant(store) -> None:
     mail = compose("acknowledgement", sample_variables("acknowledgement.de"), ADDRESSING, NOW,
                    automatic="auto-replied", language="de")
-    assert mail.template == "acknowledgement.de" and mail.get_content_type() == "multipart/alternative"
-    assert "Hallo Anne" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert 'lang="de"' in mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    parsed = email.message_from_bytes(mail.raw, policy=email.policy.default)
+    assert mail.template == "acknowledgement.de" and parsed.get_content_type() == "multipart/alternative"
+    assert "Hallo Anne" in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert 'lang="de"' in parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
     with store.transaction() as tx:
         tx.add(TemplateVersion(name="agent/note", version=1, text="Note: {{ text }}\n", created_at=NOW))
         tx.flush()
         note = compose("agent/note", {"ref": "K7Q2M9XA", "author": "Alice", "text": "hi"}, ADDRESSING, NOW,
                        subject="[#K7Q2M9XA] Printer", tx=tx)
-    assert note.get_content_type() == "text/plain" and note.get_content() == "Note: hi\n"
-    assert str(note["Subject"]) == "[#K7Q2M9XA] Printer" and note.template == "agent/note"
+    parsed_note = email.message_from_bytes(note.raw, policy=email.policy.default)
+    assert parsed_note.get_content_type() == "text/plain" and parsed_note.get_content().replace("\r\n", "\n") == "Note: hi\n"
+    assert parsed_note["Subject"] == "[#K7Q2M9XA] Printer" and note.template == "agent/note"
