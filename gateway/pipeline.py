@@ -30,12 +30,16 @@ from gateway.models import (Agent, Conversation, Customer, Direction, Message, M
 from gateway.reply_token import new_ref
 from gateway.rules import decide
 from gateway.runtime import Runtime
-from gateway.store import once_per_batch
+from gateway.store import hold_until_commit, once_per_batch
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
 from gateway.threading.match import Match, Rule, match_conversation
 from gateway.threading.subject import base_subject, without_refs
 
 log = logging.getLogger(__name__)
+
+
+class SenderBusy(Exception):
+    """Another gateway is processing mail from this sender right now; this message waits for the next pass."""
 
 
 def load_roster(tx: Session) -> tuple[AgentView, ...]:
@@ -129,6 +133,9 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if sender.kind is SenderKind.OWN:
         _quarantine_raw(raw, msg, "classify", f"loop: {sender.reason}", now)
         return
+    # Two gateways threading one person's new mails side by side would each open a conversation for them.
+    if not sender.is_machine and not hold_until_commit(tx, f"sender:{sender.address}"):
+        raise SenderBusy(sender.address)
     digest = content_hash(msg)
     duplicate, reused = find_duplicate(tx, msg, digest)
     if duplicate is not None:
@@ -267,6 +274,8 @@ class Processor:
                     raise msg
                 process_in(tx, raw, msg, self.rt, self.rt.clock())
             self._conflicts.pop(raw_id, None)
+        except SenderBusy as busy:
+            log.debug("raw=%s waits: another gateway has mail from %s in hand", raw_id, busy)
         except IntegrityError:
             # Another process stored the same message or customer at the same instant: leave it RECEIVED;
             # next time de-duplication or the lookup finds what the other one stored.

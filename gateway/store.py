@@ -88,6 +88,14 @@ def once_per_batch(tx: Session, key: str, load: Callable[[], T]) -> T:
     return tx.info[key]  # type: ignore[no-any-return]
 
 
+def hold_until_commit(tx: Session, key: str) -> bool:
+    """Take a PostgreSQL lock named `key` until the transaction ends; False if another process holds it.
+    Always True on SQLite, whose single writer already serialises everything."""
+    if tx.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(tx.execute(text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}).scalar())
+
+
 class Store:
     """One database; `transaction()` commits durably or raises StorageError."""
 
