@@ -1,4 +1,4 @@
-"""`gateway serve`: the SMTP listener here, the workers in a child process, until SIGTERM or SIGINT."""
+"""`gateway serve`: the SMTP listener and IMAP readers here, the workers in a child process, until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.errors import ConfigError
 from gateway.inbound.accept import GroupCommitter
+from gateway.inbound.imap import ImapIntake
 from gateway.inbound.smtp import start_smtp
 from gateway.store import Store
 from gateway.worker_process import run_workers
@@ -74,6 +75,9 @@ async def _serve(settings: Settings) -> None:
         committer.close()
         raise
     workers.start()
+    # IMAP readers are threads here, like SMTP: their commits wake the worker process.
+    intake = ImapIntake(settings.imap, store, utc_now, on_commit=workers.wake.set)
+    intake.start()
     log.info("listening for SMTP on %s:%d; relay %s:%d; database %s", settings.smtp.host, settings.smtp.port,
              settings.relay.host, settings.relay.port, store.engine.url.render_as_string(hide_password=True))
     stop = asyncio.Event()
@@ -87,7 +91,7 @@ async def _serve(settings: Settings) -> None:
             workers.ensure_running()
     log.info("stopping: no new connections; finishing the messages in hand")
     server.close()
-    await server.wait_closed()
+    await asyncio.gather(server.wait_closed(), asyncio.to_thread(intake.stop))
     committer.close()
     workers.stop()
     store.dispose()
