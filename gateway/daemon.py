@@ -14,6 +14,7 @@ from gateway.config import Settings
 from gateway.errors import ConfigError
 from gateway.inbound.accept import GroupCommitter
 from gateway.inbound.imap import ImapIntake
+from gateway.outbound.dkim import load_key
 from gateway.inbound.smtp import start_smtp
 from gateway.store import Store
 from gateway.worker_process import run_workers
@@ -64,6 +65,8 @@ def _sole_server(store: Store) -> int | None:
 
 
 async def _serve(settings: Settings) -> None:
+    if settings.dkim.private_key:
+        load_key(settings.dkim)  # A key that cannot sign is one line now, not unsigned mail later.
     store = Store(settings.database.url)
     _sole_server(store)
     store.migrate()

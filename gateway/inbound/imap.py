@@ -229,11 +229,10 @@ class MailboxReader:
 
     @staticmethod
     def _expunge(client: IMAPClient, uids: list[int]) -> None:
-        # UID EXPUNGE removes only ours; a plain EXPUNGE would also remove what a person marked \Deleted.
+        # UID EXPUNGE removes only ours; a plain EXPUNGE would also remove what a person marked \Deleted, so
+        # without UIDPLUS ours stay marked \Deleted for a mail client to expunge (`gateway doctor` says so).
         if b"UIDPLUS" in client.capabilities():
             client.uid_expunge(uids)
-        else:
-            client.expunge()
 
     # -- the loop --------------------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from gateway.config import Settings
 from gateway.models import Conversation, Direction, Message, OutboxItem
+from gateway.outbound.dkim import sign
 from gateway.threading.dedupe import normalise_id
 
 
@@ -19,8 +20,9 @@ def enqueue(tx: Session, mail: EmailMessage, *, conversation: Conversation | Non
     """Queue these exact bytes (a retry re-sends them) and record the mail on its conversation, if any
     (a test of a template belongs to none)."""
     rcpt_tos = [addr for _, addr in getaddresses(mail.get_all("To", []) + mail.get_all("Cc", []))]
-    # CRLF line ends, as SMTP requires: the relay gets exactly these bytes (a bare LF is refused by some MTAs).
-    raw = mail.as_bytes(policy=SMTP)
+    # CRLF line ends, as SMTP requires: the relay gets exactly these bytes (a bare LF is refused by some MTAs),
+    # signed here, once, so a retry sends the same signature too.
+    raw = sign(mail.as_bytes(policy=SMTP), settings.dkim)
     item = OutboxItem(conversation_id=conversation.id if conversation else None, kind=kind,
                       message_id=mail["Message-ID"], mail_from=mail_from, rcpt_tos=rcpt_tos, raw=raw, created_at=now,
                       next_attempt_at=now, expires_at=now + settings.outbound.max_lifetime,
