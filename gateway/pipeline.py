@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from gateway.agents.auth import AgentClaim, authenticate
+from gateway.agents.auth import AgentClaim, authenticate, dmarc_failure
 from gateway.agents.gather import gather_agent_mail
 from gateway.agents.reply_text import ReplyText, extract_reply
 from gateway.agents.roster import AgentView
@@ -140,6 +140,9 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
     claim = None if sender.is_machine else authenticate(
         sender.address, sender.kind is SenderKind.AGENT, addressed, rt.secret, agents, lists)
+    if claim is not None and not claim.refusal and (
+            forged := dmarc_failure(msg.headers, rt.settings.authentication.authserv_id)):
+        claim = AgentClaim(refusal=f"reply from agent {sender.address} refused: {forged}")
     if claim is None and addressed and all(base_address(a) in rt.settings.note_addresses for a in addressed):
         claim = AgentClaim(refusal=f"sent to a note address without a valid agent token, from {sender.address}")
     if claim is not None:
