@@ -20,7 +20,7 @@ from gateway.models import ImapState
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
-# UIDs per FETCH of sizes: keeps each command line short on a folder of a million messages.
+# UIDs per FETCH of sizes: keeps each command line short, and what is held at once small.
 _SIZE_CHUNK = 1000
 
 
@@ -61,11 +61,15 @@ class MailboxReader:
         """Store every message past the read position, then apply the after-import action; return how many."""
         state = self._select(client)
         state = self._retry_failed(client, state)
-        sizes = self._sizes(client, state.last_uid)
+        # "n:*" always matches the highest UID, even one below n: filter.
+        uids = [u for u in client.search(["UID", f"{state.last_uid + 1}:*"]) if u > state.last_uid]
         imported = 0
-        for batch in batches(sizes, self.imap.batch_messages, self.imap.batch_bytes):
-            state, count = self._import(client, state, batch)
-            imported += count
+        # Sizes a chunk at a time, then bodies a batch at a time: memory stays bounded however big the folder.
+        for start in range(0, len(uids), _SIZE_CHUNK):
+            for batch in batches(self._sizes(client, uids[start:start + _SIZE_CHUNK]), self.imap.batch_messages,
+                                 self.imap.batch_bytes):
+                state, count = self._import(client, state, batch)
+                imported += count
         self._act(client, state)
         return imported
 
@@ -93,16 +97,11 @@ class MailboxReader:
             save_state(self.store, state)
         return state
 
-    def _sizes(self, client: IMAPClient, after: int) -> dict[int, int]:
-        # "n:*" always matches the highest UID, even one below n: filter.
-        uids = [u for u in client.search(["UID", f"{after + 1}:*"]) if u > after]
-        sizes: dict[int, int] = {}
-        for start in range(0, len(uids), _SIZE_CHUNK):
-            chunk = uids[start:start + _SIZE_CHUNK]
-            found = client.fetch(chunk, ["RFC822.SIZE"])
-            # A message expunged meanwhile has no answer: it is simply gone, there is nothing to import.
-            sizes.update({uid: int(found[uid].get(b"RFC822.SIZE", 0)) for uid in chunk if uid in found})
-        return sizes
+    @staticmethod
+    def _sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
+        found = client.fetch(uids, ["RFC822.SIZE"])
+        # A message expunged meanwhile has no answer: it is simply gone, there is nothing to import.
+        return {uid: int(found[uid].get(b"RFC822.SIZE", 0)) for uid in uids if uid in found}
 
     def _fetch(self, client: IMAPClient, uids: list[int]) -> dict[int, bytes]:
         """BODY.PEEK[]: reading must not set \\Seen, so nothing looks handled before it is stored."""

@@ -350,3 +350,13 @@ def test_batches_bound_count_and_bytes():
     assert list(batches(sizes, 3, 60)) == [[1, 2], [3, 4], [5], [6]]
     assert list(batches(sizes, 2, 10_000)) == [[1, 2], [3, 4], [5, 6]]
     assert list(batches({}, 5, 5)) == []
+
+
+def test_a_big_folder_is_read_a_chunk_and_a_batch_at_a_time(dovecot, tls_files, store, clock, monkeypatch):
+    monkeypatch.setattr("gateway.inbound.imap._SIZE_CHUNK", 3)
+    mails = [make_mail(subject=f"Q{n}", message_id=f"<chunk{n}@customer.example>") for n in range(7)]
+    put(dovecot, *mails)
+    reader = MailboxReader(mailbox(dovecot, tls_files), ImapSettings(batch_messages=2), store, clock)
+    assert read(reader) == 7
+    assert [r.raw for r in raws(store)] == mails
+    assert state(store, reader.box).last_uid == 7
