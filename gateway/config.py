@@ -294,8 +294,9 @@ def _tables(value: object, cls: type, where: str) -> tuple[object, ...]:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     built = []
+    section, _, key = where.strip("[").partition("] ")
     for number, table in enumerate(value, 1):
-        here = f"{where} #{number}"
+        here = f"[[{section}.{key}]] #{number}"
         for key in table:
             if key not in known:
                 raise ConfigError(f"{here}: unknown key {key}; known keys: {', '.join(sorted(known))}")
@@ -339,7 +340,9 @@ def load_config(path: Path | None, environ: typing.Mapping[str, str] | None = No
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read it ({exc})") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+            hint = ("; delete `mailbox = []` from [imap] when you add [[imap.mailbox]] tables"
+                    if "'imap', 'mailbox'" in str(exc) else "")
+            raise ConfigError(f"{path}: not valid TOML ({exc}){hint}") from None
         for section, body in data.items():
             if not isinstance(body, dict):
                 raise ConfigError(f"{path}: `{section}` must be a [section], not a bare key")
