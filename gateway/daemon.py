@@ -13,7 +13,7 @@ from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.errors import ConfigError
 from gateway.inbound.accept import GroupCommitter
-from gateway.inbound.imap import ImapIntake
+from gateway.inbound.imap_loop import ImapIntake
 from gateway.outbound.dkim import load_key
 from gateway.inbound.smtp import start_smtp
 from gateway.store import Store

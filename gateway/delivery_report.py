@@ -59,7 +59,6 @@ class Problem:
 class DeliveryReport:
     problems: tuple[Problem, ...]
     standard: bool  # an RFC 3464 report (multipart/report; report-type=delivery-status) at the top
-    reporter: str = ""
 
 
 def _one_line(value: object, limit: int = 300) -> str:
@@ -96,8 +95,8 @@ def _address(fields: dict[str, str]) -> str:
 def _problem(block: MimePart) -> Problem | None:
     # Some MTAs write "Final-Recipient : rfc/822;a@b": the stdlib keeps "Final-Recipient " as the name.
     fields = {name.strip().lower(): str(value) for name, value in block.items()}
-    action = str(fields.get("action", "")).lower().split()
-    status = _STATUS.search(str(fields.get("status", "")))
+    action = fields.get("action", "").lower().split()
+    status = _STATUS.search(fields.get("status", ""))
     code = status.group(0) if status else ""
     if action[:1] == ["delayed"] or (not action and code.startswith("4.")):
         kind = "delayed"
@@ -113,16 +112,8 @@ def _standard(raw: bytes) -> DeliveryReport | None:
     if report.get_content_type() != "multipart/report" or str(
             report.get_param("report-type", "")).lower() not in ("delivery-status", "global-delivery-status"):
         return None
-    problems, reporter = [], ""
-    for part in report.get_payload() if report.is_multipart() else ():
-        if isinstance(part, MimePart) and part.get_content_type() == "message/delivery-status":
-            blocks = part.get_payload()
-            if isinstance(blocks, list) and blocks:
-                reporter = _one_line(str(blocks[0].get("reporting-mta", "")).partition(";")[2])
-    for fields in _dsn_blocks(report):
-        if (problem := _problem(fields)) is not None:
-            problems.append(problem)
-    return DeliveryReport(tuple(dict.fromkeys(problems)), True, reporter)
+    problems = (_problem(block) for block in _dsn_blocks(report))
+    return DeliveryReport(tuple(dict.fromkeys(p for p in problems if p is not None)), True)
 
 
 def _notice_text(msg: ParsedMessage) -> str:

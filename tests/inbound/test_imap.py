@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from datetime import timedelta
 
 import pytest
 from imapclient import IMAPClient
@@ -17,11 +14,10 @@ from gateway.inbound.imap import MailboxReader, batches
 from gateway.inbound.imap_connect import ImapFault, connect, disconnect
 from gateway.models import ImapState, OutboxItem, RawMessage, RawState
 from tests.helpers import make_mail, messages, run_until_idle, smtp_send
-from tests.servers.dovecot import PASSWORD, USER, Dovecot
+from tests.servers.dovecot import PASSWORD, USER
 from tests.servers.proxy import CuttingProxy
 
 pytestmark = pytest.mark.integration
-FAST = ImapSettings(min_backoff=timedelta(milliseconds=50), max_backoff=timedelta(milliseconds=400))
 
 
 def mailbox(dovecot, tls_files, **keys) -> MailboxSettings:
@@ -271,72 +267,6 @@ def test_a_missing_folder_is_a_fault_with_the_fix(dovecot, tls_files, store, clo
     reader = MailboxReader(mailbox(dovecot, tls_files, folder="Support"), ImapSettings(), store, clock)
     with pytest.raises(ImapFault, match="folder 'Support' does not exist"):
         read(reader)
-
-
-def run_reader(reader: MailboxReader) -> tuple[threading.Event, threading.Thread]:
-    stop = threading.Event()
-    thread = threading.Thread(target=reader.run, args=(stop,), daemon=True)
-    thread.start()
-    return stop, thread
-
-
-def wait_for(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
-def test_idle_brings_new_mail_at_once(dovecot, tls_files, store, clock):
-    reader = MailboxReader(mailbox(dovecot, tls_files), ImapSettings(poll_interval=timedelta(hours=1)), store, clock)
-    stop, thread = run_reader(reader)
-    try:
-        wait_for(lambda: state(store, reader.box) is not None)  # The first pass is done...
-        time.sleep(0.5)  # ...and it waits in IDLE: with an hour's poll interval only IDLE can bring the mail.
-        put(dovecot, three_mails()[0])
-        wait_for(lambda: len(raws(store)) == 1, timeout=10)
-    finally:
-        stop.set()
-        thread.join(10)
-    assert not thread.is_alive()
-
-
-def test_without_idle_the_poll_interval_brings_new_mail(tls_files, store, clock):
-    server = Dovecot(*tls_files, extra="imap_capability = IMAP4rev1 UIDPLUS MOVE").start()
-    try:
-        box = mailbox(server, tls_files)
-        with IMAPClient("127.0.0.1", server.port, ssl=False) as probe:
-            probe.login(USER, PASSWORD)
-            assert b"IDLE" not in probe.capabilities()
-        reader = MailboxReader(box, ImapSettings(poll_interval=timedelta(milliseconds=300)), store, clock)
-        stop, thread = run_reader(reader)
-        try:
-            put(server, three_mails()[0])
-            wait_for(lambda: len(raws(store)) == 1)
-        finally:
-            stop.set()
-            thread.join(10)
-    finally:
-        server.close()
-
-
-def test_an_outage_is_logged_once_and_reading_resumes_when_the_server_is_back(dovecot, tls_files, store, clock,
-                                                                             caplog):
-    reader = MailboxReader(mailbox(dovecot, tls_files), FAST, store, clock)
-    dovecot.stop()
-    with caplog.at_level(logging.INFO, logger="gateway.inbound.imap"):
-        stop, thread = run_reader(reader)
-        try:
-            wait_for(lambda: reader._failures >= 4)
-            dovecot.start()
-            put(dovecot, three_mails()[0])
-            wait_for(lambda: len(raws(store)) == 1)
-        finally:
-            stop.set()
-            thread.join(10)
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "cannot connect" in warnings[0].getMessage()
-    assert any("reading again after" in r.getMessage() for r in caplog.records)
 
 
 def test_batches_bound_count_and_bytes():
