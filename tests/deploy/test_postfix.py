@@ -4,7 +4,6 @@ Postfix into a local mailbox (or comes back as a real bounce to our VERP address
 
 from __future__ import annotations
 
-import os
 import shutil
 import smtplib
 import subprocess
