@@ -30,7 +30,9 @@ _BOUNCE_SUBJECT = re.compile(
     r"returned mail|mail delivery (failed|failure|system|problem)|non[- ]?delivery|could not be delivered|"
     r"delivery notification|nondeliverable|message not delivered|warning: could not send|"
     r"delivery (report|problem)|mail system error|unzustellbar|non remis|unable to deliver|"
-    r"permanent error|rejected:|returned to sender|mail failure)", re.I)
+    r"permanent error|rejected:|returned to sender|mail failure|error sending your (mail|message)|メールエラー)", re.I)
+# What a no-reply sender's bounce says in its text (KDDI's notices, Amazon SES bounce notifications).
+_BOUNCE_TEXT = re.compile(r"could not be delivered to|notificationType\W+Bounce", re.I)
 _OOO_SUBJECT = re.compile(
     r"^(auto(matic)? ?(reply|response|antwort)|auto:|autoreply|automatische antwort|out of (the )?office|"
     r"abwesenheitsnotiz|abwesend|réponse automatique|reponse automatique|absence|autosvar|automatisch antwoord|"
@@ -53,10 +55,13 @@ def _bounce(msg: ParsedMessage) -> str | None:
         return "delivery-status report"
     if msg.has_header("x-failed-recipients"):
         return "X-Failed-Recipients"
-    if _local(msg.from_address) in _BOUNCE_LOCALS or "mailer-daemon" in msg.from_name.lower():
-        return f"sender {msg.from_address or msg.from_name}"
+    if _local(msg.from_address) in _BOUNCE_LOCALS or "mailer-daemon" in msg.from_name.lower() or (
+            not msg.from_address and "mailer-daemon" in msg.header("from").lower()):
+        return f"sender {msg.from_address or msg.from_name or msg.header('from')}"
     if _BOUNCE_SUBJECT.search(msg.subject):
         return "bounce subject"
+    if _NOREPLY_LOCALS.match(_local(msg.from_address)) and _BOUNCE_TEXT.search(msg.text[:4000]):
+        return "bounce text from a no-reply sender"
     return None
 
 

@@ -1,24 +1,20 @@
-"""Hard bounces: the recipients a delivery report or the relay refused for good, remembered on the customer."""
+"""Bounces about mail we sent: tied to its conversation as notes, and hard bounces remembered on the customer."""
 
 from __future__ import annotations
 
-import email
-import email.policy
+import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from email.message import Message as MimePart
 
 from sqlmodel import Session, col, select
 
+from gateway.delivery_report import Problem, read_report, returned_message_ids
 from gateway.message import ParsedMessage
-from gateway.models import Conversation, Customer
+from gateway.models import Conversation, Customer, Note, OutboxItem
 from gateway.reply_token import ref_from_bounce_address, ref_from_message_id
 
-# RFC 3463 "5.x.x": permanent. A 4.x.x "failed" is a retry that ran out of time, not a dead address.
-_PERMANENT = re.compile(r"5\.\d{1,3}\.\d{1,3}")
-# One bare addr-spec; Exim writes pipes ("|/usr/bin/x a@b") and files as recipients, never ours to mark.
-_ADDRESS = re.compile(r"(?![|/])[^\s@<>,;]+@[^\s@<>,;]+")
 # An SMTP reply's enhanced status code (RFC 3463) where the relay names the recipient's address or mailbox:
 # X.1.x (other than X.1.7/X.1.8, the sender's) and X.2.1 (mailbox disabled).
 # 5.1.1-5.1.6, 5.1.10 (null MX) and 5.2.1 name the recipient; 5.1.0 ("other address status"), 5.1.7 and 5.1.8 are as often
@@ -29,41 +25,10 @@ _RECIPIENT_REFUSAL = re.compile(r"\b5\.(1\.([1-6]|10)|2\.1)\b")
 def hard_bounced_recipients(msg: ParsedMessage, raw: bytes) -> tuple[str, ...]:
     """The lower-cased addresses an RFC 3464 report says failed permanently; () for anything else."""
     # Only a report at the top: a customer forwarding a bounce to us must not mark anyone.
-    if msg.content_type != "multipart/report":
+    report = read_report(msg, raw) if msg.content_type == "multipart/report" else None
+    if report is None or not report.standard:
         return ()
-    report = email.message_from_bytes(raw, policy=email.policy.default)
-    if str(report.get_param("report-type", "")).lower() != "delivery-status":
-        return ()
-    found: dict[str, None] = {}
-    for fields in _recipient_fields(report):
-        action = str(fields.get("action", "")).lower().split()
-        status = str(fields.get("status", "")).split()
-        if action[:1] == ["failed"] and status and _PERMANENT.fullmatch(status[0]):
-            if (address := _recipient(fields)) is not None:
-                found.setdefault(address)
-    return tuple(found)
-
-
-def _recipient_fields(report: MimePart) -> Iterator[MimePart]:
-    """Each per-recipient block of each message/delivery-status part directly inside the report."""
-    if not report.is_multipart():
-        return
-    for part in report.get_payload():
-        if isinstance(part, MimePart) and part.get_content_type() == "message/delivery-status":
-            # The stdlib parses the part into one header block per paragraph; the first is per-message.
-            blocks = part.get_payload()
-            if isinstance(blocks, list):
-                yield from (b for b in blocks if isinstance(b, MimePart) and "action" in b)
-
-
-def _recipient(fields: MimePart) -> str | None:
-    """The address we sent to: Original-Recipient when given (Final-Recipient may be an alias's target)."""
-    for name in ("original-recipient", "final-recipient"):
-        kind, _, value = str(fields.get(name, "")).partition(";")
-        address = value.strip().strip("<>").lower()
-        if kind.strip().lower() == "rfc822" and _ADDRESS.fullmatch(address):
-            return address
-    return None
+    return tuple(dict.fromkeys(p.address for p in report.problems if p.permanent and p.address))
 
 
 def refused_recipients(rcpt_tos: Iterable[str], detail: str) -> tuple[str, ...]:
@@ -77,26 +42,81 @@ def refused_recipients(rcpt_tos: Iterable[str], detail: str) -> tuple[str, ...]:
     return tuple(r for r in recipients if re.search(rf"(?<![\w.+-]){re.escape(r)}(?![\w.-])", detail.lower()))
 
 
-# A Message-ID anywhere in the report (the returned headers): ours are signed, so a forged report cannot name one.
-_ANGLED_ID = re.compile(rb"<[^<>\s@]{1,200}@[^<>\s]{1,200}>")
-# A permanent failure in a plain-text bounce: an SMTP 5xx reply or a 5.x.x status.
-_PERMANENT_TEXT = re.compile(r"\b5\d\d\b|\b5\.\d{1,3}\.\d{1,3}\b")
+@dataclass(frozen=True)
+class BounceFacts:
+    """A delivery report about mail we sent: its conversation, our Message-ID it names, what went wrong, and
+    which addresses hard-bounced."""
+
+    ref: str
+    original_id: str
+    problems: tuple[Problem, ...]
+    suppress: tuple[str, ...]
+
+
+def _sent_to(tx: Session, original_id: str, ref: str) -> tuple[str, ...]:
+    """Who the reported mail went to: its outbox row, else (VERP alone) the conversation's customer."""
+    if original_id:
+        row = tx.exec(select(OutboxItem.rcpt_tos).where(OutboxItem.message_id == original_id)).first()
+        if row:
+            return tuple(a.lower() for a in row)
+    conversation = tx.exec(select(Conversation).where(Conversation.ref == ref)).first()
+    customer = tx.get(Customer, conversation.customer_id) if conversation and conversation.customer_id else None
+    return (customer.address,) if customer else ()
+
+
+def about_our_mail(tx: Session, msg: ParsedMessage, raw: bytes, rcpt_tos: tuple[str, ...],
+                   secret: str) -> BounceFacts | None:
+    """What a bounce says about mail we sent, trusting only one to our VERP address or naming our signed
+    Message-ID (anyone can write a report naming a customer; it must not silence them for weeks)."""
+    verp = next((ref for a in (*rcpt_tos, *msg.recipients) if (ref := ref_from_bounce_address(secret, a))), None)
+    ours = [(mid, ref) for mid in returned_message_ids(msg, raw) if (ref := ref_from_message_id(secret, mid))]
+    if verp is None and not ours:
+        return None
+    original_id, ref = ours[0] if ours else ("", verp)
+    ref = verp or ref
+    sent_to = _sent_to(tx, original_id, ref)  # type: ignore[arg-type]
+    report = read_report(msg, raw)
+    problems = []
+    for problem in report.problems:
+        address = problem.address
+        # A bounce in words: trust only the addresses we sent to (its text may name anyone); one we sent to
+        # stands for a report that names nobody, or an alias's target.
+        if not report.standard and sent_to and address not in sent_to:
+            address = ""
+        if not address and len(sent_to) == 1:
+            address = sent_to[0]
+        if address or report.standard:
+            problems.append(dataclasses.replace(problem, address=address))
+    if not problems and len(sent_to) == 1:
+        problems = [dataclasses.replace(report.problems[0], address=sent_to[0])]
+    suppress = tuple(dict.fromkeys(p.address for p in problems if p.permanent and p.address))
+    return BounceFacts(ref, original_id, tuple(dict.fromkeys(problems)), suppress)  # type: ignore[arg-type]
 
 
 def bounced_addresses(tx: Session, msg: ParsedMessage, raw: bytes, rcpt_tos: tuple[str, ...],
                       secret: str) -> tuple[str, ...]:
-    """Who hard-bounced, trusting only a report about mail we sent: to our VERP address, or naming our Message-ID."""
-    verp = next((ref for address in rcpt_tos if (ref := ref_from_bounce_address(secret, address))), None)
-    if verp is None and not any(ref_from_message_id(secret, found.decode("latin-1"))
-                                for found in _ANGLED_ID.findall(raw)):
-        return ()  # Anyone can write a report naming a customer; it must not silence them for weeks.
-    failed = hard_bounced_recipients(msg, raw)
-    if failed or verp is None or msg.content_type == "multipart/report" or not _PERMANENT_TEXT.search(msg.text):
-        return failed
-    # A plain-text bounce (qmail and friends) to a VERP address: the address names the conversation that bounced.
-    conversation = tx.exec(select(Conversation).where(Conversation.ref == verp)).first()
-    customer = tx.get(Customer, conversation.customer_id) if conversation and conversation.customer_id else None
-    return (customer.address,) if customer else ()
+    """Who hard-bounced, according to a report about mail we sent; () for any other mail."""
+    facts = about_our_mail(tx, msg, raw, rcpt_tos, secret)
+    return facts.suppress if facts else ()
+
+
+def note_delivery_problems(tx: Session, conversation_id: int, facts: BounceFacts, window_days: int,
+                           now: datetime) -> None:
+    """One note per recipient on the conversation: what failed or is delayed, with its status and reason."""
+    mail = facts.original_id or "our mail"
+    for problem in facts.problems:
+        who = problem.address or "an unnamed recipient"
+        status = problem.status or "no status code"
+        why = f" ({problem.diagnostic})" if problem.diagnostic else ""
+        if problem.action == "delayed":
+            kind, body = "delivery_delayed", f"{mail} to {who} is delayed, {status}{why}; the sending server " \
+                                              "keeps trying."
+        elif problem.permanent:
+            kind, body = "delivery_failed", f"{mail} to {who} was not delivered, {status}{why}: a permanent " \
+                                             f"failure; no automatic mail goes to {who} for {window_days} days."
+        else:
+            kind, body = "delivery_failed", f"{mail} to {who} was not delivered, {status}{why}."
+        tx.add(Note(conversation_id=conversation_id, created_at=now, kind=kind, body=body))
 
 
 def record_hard_bounces(tx: Session, addresses: Iterable[str], now: datetime) -> int:

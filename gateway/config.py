@@ -127,6 +127,58 @@ class SelfHelpSettings:
 
 
 @dataclass(frozen=True)
+class MailboxSettings:
+    """One IMAP mailbox the gateway reads; its identity is user@host:port/folder."""
+
+    host: str = ""
+    # 0: 993 with security = "tls", else 143.
+    port: int = 0
+    security: str = "tls"
+    ca_file: str = ""
+    user: str = ""
+    password: str = ""
+    password_file: str = ""
+    folder: str = "INBOX"
+    after: str = "flag"
+    move_to: str = ""
+    address: str = ""
+    existing: str = "import"
+
+    @property
+    def server_port(self) -> int:
+        return self.port or (993 if self.security == "tls" else 143)
+
+    @property
+    def key(self) -> str:
+        return f"{self.user}@{self.host}:{self.server_port}/{self.folder}"
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    mailbox: tuple[MailboxSettings, ...] = ()
+    idle: bool = True
+    idle_renew: timedelta = timedelta(minutes=25)
+    poll_interval: timedelta = timedelta(seconds=60)
+    batch_messages: int = 50
+    batch_bytes: int = 16_777_216
+    timeout: timedelta = timedelta(seconds=60)
+    min_backoff: timedelta = timedelta(seconds=5)
+    max_backoff: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class DkimSettings:
+    domain: str = ""
+    selector: str = ""
+    private_key: str = ""
+
+
+@dataclass(frozen=True)
+class AuthenticationSettings:
+    authserv_id: str = ""
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -146,6 +198,9 @@ class Settings:
     hours: HoursSettings = field(default_factory=HoursSettings)
     autoreply: AutoReplySettings = field(default_factory=AutoReplySettings)
     selfhelp: SelfHelpSettings = field(default_factory=SelfHelpSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
+    authentication: AuthenticationSettings = field(default_factory=AuthenticationSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # Where each key that differs from the default came from ("section.key" -> "file" | "env NAME").
     sources: tuple[tuple[str, str], ...] = ()
@@ -214,6 +269,8 @@ def _coerce(value: object, kind: object, where: str) -> object:
                 raise ValueError("expected a table, like { \"billing@example.com\" = [\"bob@example.com\"] }")
             return {str(k).lower(): tuple(str(v).lower() for v in (vs if isinstance(vs, list | tuple) else [vs]))
                     for k, vs in value.items()}
+        if typing.get_origin(kind) is tuple and dataclasses.is_dataclass(typing.get_args(kind)[0]):
+            return _tables(value, typing.get_args(kind)[0], where)
         if typing.get_origin(kind) is tuple:
             if isinstance(value, str):
                 value = json.loads(value) if value.strip().startswith("[") else [
@@ -226,6 +283,25 @@ def _coerce(value: object, kind: object, where: str) -> object:
         return value
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _tables(value: object, cls: type, where: str) -> tuple[object, ...]:
+    """An array of tables ([[imap.mailbox]]), or its JSON from the environment, into dataclasses."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("expected tables, one [[...]] block each")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    built = []
+    section, _, key = where.strip("[").partition("] ")
+    for number, table in enumerate(value, 1):
+        here = f"[[{section}.{key}]] #{number}"
+        for key in table:
+            if key not in known:
+                raise ConfigError(f"{here}: unknown key {key}; known keys: {', '.join(sorted(known))}")
+        built.append(cls(**{k: _coerce(v, hints[k], f"{here} {k}") for k, v in table.items()}))
+    return tuple(built)
 
 
 def _build(values: dict[str, dict[str, object]], origin: dict[str, str]) -> Settings:
@@ -264,7 +340,9 @@ def load_config(path: Path | None, environ: typing.Mapping[str, str] | None = No
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read it ({exc})") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+            hint = ("; delete `mailbox = []` from [imap] when you add [[imap.mailbox]] tables"
+                    if "'imap', 'mailbox'" in str(exc) else "")
+            raise ConfigError(f"{path}: not valid TOML ({exc}){hint}") from None
         for section, body in data.items():
             if not isinstance(body, dict):
                 raise ConfigError(f"{path}: `{section}` must be a [section], not a bare key")
@@ -290,10 +368,17 @@ def _relative_to(folder: Path, values: dict[str, dict[str, object]], origin: dic
         file = url.removeprefix("sqlite:///")
         if file and not file.startswith("/") and file != ":memory:":
             values["database"]["url"] = f"sqlite:///{folder / file}"
-    for section, key in (("agents", "saved_replies"), ("selfhelp", "articles")):
+    for section, key in (("agents", "saved_replies"), ("selfhelp", "articles"), ("dkim", "private_key")):
         given = values.get(section, {}).get(key)
         if origin.get(f"{section}.{key}") == path and isinstance(given, str) and given and not Path(given).is_absolute():
             values[section][key] = str(folder / given)
+    mailboxes = values.get("imap", {}).get("mailbox")
+    if origin.get("imap.mailbox") == path and isinstance(mailboxes, list):
+        for table in (t for t in mailboxes if isinstance(t, dict)):
+            for key in ("password_file", "ca_file"):
+                given = table.get(key)
+                if isinstance(given, str) and given and not Path(given).is_absolute():
+                    table[key] = str(folder / given)
 
 
 def _validate(settings: Settings) -> Settings:
@@ -325,6 +410,10 @@ def _validate(settings: Settings) -> Settings:
         if admin.lower() in settings.support_addresses | settings.note_addresses:
             raise ConfigError(f"[mail] admins: {admin!r} is one of our own addresses; name a person or team outside "
                               "the gateway")
+    _validate_imap(settings.imap)
+    dkim = settings.dkim
+    if any((dkim.domain, dkim.selector, dkim.private_key)) and not all((dkim.domain, dkim.selector, dkim.private_key)):
+        raise ConfigError("[dkim] domain, selector and private_key: set all three to sign what we send, or none")
     # Here, not at the top: these modules read the config themselves.
     from gateway.autoreply.articles import check_articles
     from gateway.autoreply.expectation import check_wording
@@ -341,6 +430,35 @@ def _validate(settings: Settings) -> Settings:
     # Lower-cased once here: templates, phrases and link titles are all looked up by "de", never "DE".
     return dataclasses.replace(settings, autoreply=dataclasses.replace(
         auto, languages=tuple(code.lower() for code in auto.languages)))
+
+
+def _validate_imap(imap: ImapSettings) -> None:
+    """Each mailbox names a server, a login and what to do after import."""
+    seen: set[str] = set()
+    for number, box in enumerate(imap.mailbox, 1):
+        where = f"[[imap.mailbox]] #{number}"
+        if not box.host or not box.user:
+            raise ConfigError(f"{where}: give host and user, like host = \"imap.example.com\", user = \"support\"")
+        if box.security not in ("tls", "starttls", "none"):
+            raise ConfigError(f"{where} security: {box.security!r} is not \"tls\", \"starttls\" or \"none\"")
+        if bool(box.password) == bool(box.password_file):
+            raise ConfigError(f"{where}: set password or password_file (a file holding only the password), not both")
+        if box.after not in ("flag", "move", "delete"):
+            raise ConfigError(f"{where} after: {box.after!r} is not \"flag\", \"move\" or \"delete\"")
+        if (box.after == "move") != bool(box.move_to) or box.move_to == box.folder:
+            raise ConfigError(f"{where}: after = \"move\" needs move_to, a folder other than {box.folder!r} "
+                              "(and move_to is only for after = \"move\")")
+        if box.existing not in ("import", "skip"):
+            raise ConfigError(f"{where} existing: {box.existing!r} is not \"import\" or \"skip\"")
+        if box.port > 65535:
+            raise ConfigError(f"{where} port: {box.port} is not a TCP port")
+        if box.key in seen:
+            raise ConfigError(f"{where}: {box.key} is configured twice")
+        seen.add(box.key)
+    if imap.batch_messages < 1 or imap.batch_bytes < 1:
+        raise ConfigError("[imap] batch_messages and batch_bytes: give at least 1")
+    if imap.idle_renew >= timedelta(minutes=29):
+        raise ConfigError("[imap] idle_renew: keep it under 29m (servers may end IDLE after 30 minutes)")
 
 
 def replace(settings: Settings, **sections: dict[str, object]) -> Settings:

@@ -1,4 +1,4 @@
-"""`gateway serve`: the SMTP listener here, the workers in a child process, until SIGTERM or SIGINT."""
+"""`gateway serve`: the SMTP listener and IMAP readers here, the workers in a child process, until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.errors import ConfigError
 from gateway.inbound.accept import GroupCommitter
+from gateway.inbound.imap_loop import ImapIntake
+from gateway.outbound.dkim import load_key
 from gateway.inbound.smtp import start_smtp
 from gateway.store import Store
 from gateway.worker_process import run_workers
@@ -63,6 +65,8 @@ def _sole_server(store: Store) -> int | None:
 
 
 async def _serve(settings: Settings) -> None:
+    if settings.dkim.private_key:
+        load_key(settings.dkim)  # A key that cannot sign is one line now, not unsigned mail later.
     store = Store(settings.database.url)
     _sole_server(store)
     store.migrate()
@@ -74,6 +78,9 @@ async def _serve(settings: Settings) -> None:
         committer.close()
         raise
     workers.start()
+    # IMAP readers are threads here, like SMTP: their commits wake the worker process.
+    intake = ImapIntake(settings.imap, store, utc_now, on_commit=workers.wake.set)
+    intake.start()
     log.info("listening for SMTP on %s:%d; relay %s:%d; database %s", settings.smtp.host, settings.smtp.port,
              settings.relay.host, settings.relay.port, store.engine.url.render_as_string(hide_password=True))
     stop = asyncio.Event()
@@ -87,7 +94,7 @@ async def _serve(settings: Settings) -> None:
             workers.ensure_running()
     log.info("stopping: no new connections; finishing the messages in hand")
     server.close()
-    await server.wait_closed()
+    await asyncio.gather(server.wait_closed(), asyncio.to_thread(intake.stop))
     committer.close()
     workers.stop()
     store.dispose()

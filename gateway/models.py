@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -275,3 +275,16 @@ class TemplateUse(SQLModel, table=True):
     kind: str = Field(sa_type=String(20))  # "template" or "saved_reply"
     used_at: datetime
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+
+
+class ImapState(SQLModel, table=True):
+    """How far one IMAP folder has been read: UIDs up to last_uid are stored, up to acted_uid also flagged,
+    moved or deleted; `failed_uids` are messages the server would not return, tried again each pass."""
+
+    __tablename__ = "imap_state"
+    mailbox: str = Field(sa_type=String(500), primary_key=True)
+    uidvalidity: int = Field(default=0, sa_type=BigInteger)
+    last_uid: int = Field(default=0, sa_type=BigInteger)
+    acted_uid: int = Field(default=0, sa_type=BigInteger)
+    failed_uids: list[int] = Field(default_factory=list, sa_type=JSON)
+    updated_at: datetime

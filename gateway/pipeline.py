@@ -11,14 +11,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from gateway.agents.auth import AgentClaim, authenticate
+from gateway.agents.auth import AgentClaim, authenticate, dmarc_failure
 from gateway.agents.gather import gather_agent_mail
 from gateway.agents.reply_text import ReplyText, extract_reply
 from gateway.agents.roster import AgentView
 from gateway.apply import apply, is_partner
 from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
-from gateway.bounces import bounced_addresses, record_hard_bounces
+from gateway.bounces import about_our_mail, note_delivery_problems, record_hard_bounces
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
@@ -32,7 +32,7 @@ from gateway.rules import decide
 from gateway.runtime import Runtime
 from gateway.store import hold_until_commit, once_per_batch
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
-from gateway.threading.match import Match, Rule, match_conversation
+from gateway.threading.match import Match, Rule, by_ref, match_conversation
 from gateway.threading.subject import base_subject, without_refs
 
 log = logging.getLogger(__name__)
@@ -143,15 +143,19 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         _settle(raw, RawState.DUPLICATE, now)
         log.info("mid=%s raw=%s duplicate of message %s", msg.message_id, raw.id, duplicate.id)
         return
-    if sender.kind is SenderKind.BOUNCE:
-        failed = bounced_addresses(tx, msg, raw.raw, tuple(raw.rcpt_tos), rt.secret)
-        if failed and record_hard_bounces(tx, failed, now):
-            log.info("mid=%s raw=%s hard bounce recorded for %s", msg.message_id or "-", raw.id, ", ".join(failed))
+    report = about_our_mail(tx, msg, raw.raw, tuple(raw.rcpt_tos), rt.secret) if (
+        sender.kind is SenderKind.BOUNCE) else None
+    if report is not None and record_hard_bounces(tx, report.suppress, now):
+        log.info("mid=%s conv=%s raw=%s hard bounce recorded for %s", msg.message_id or "-", report.ref, raw.id,
+                 ", ".join(report.suppress))
     lists = list_addresses(tx, rt.settings)
     ours = rt.settings.support_addresses | rt.settings.note_addresses
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
     claim = None if sender.is_machine else authenticate(
         sender.address, sender.kind is SenderKind.AGENT, addressed, rt.secret, agents, lists)
+    if claim is not None and not claim.refusal and (
+            forged := dmarc_failure(msg.headers, rt.settings.authentication.authserv_id)):
+        claim = AgentClaim(refusal=f"reply from agent {sender.address} refused: {forged}")
     if claim is None and addressed and all(base_address(a) in rt.settings.note_addresses for a in addressed):
         claim = AgentClaim(refusal=f"sent to a note address without a valid agent token, from {sender.address}")
     if claim is not None:
@@ -162,6 +166,9 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first() \
         if sender.is_customer else None
     match = match_conversation(tx, msg, sender, tuple(raw.rcpt_tos), rt.settings, rt.secret, now, customer)
+    if report is not None and (reported := by_ref(tx, report.ref)) is not None:
+        # A report about our mail belongs with that mail; being machine mail, it reopens and answers nothing.
+        match = Match(Rule.DELIVERY_REPORT, reported)
     conversation = match.conversation
     is_new = conversation is None and not sender.is_machine
     if is_new:
@@ -169,6 +176,10 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         conversation = _open_conversation(tx, msg, customer, sender, match, rt.settings.autoreply.languages, now)
     message = _record(tx, raw, msg, sender, conversation, match.rule, digest, reused, rt.settings)
     _settle(raw, RawState.PROCESSED, now)
+    if report is not None and conversation is not None:
+        note_delivery_problems(tx, conversation.id, report, rt.settings.autoreply.bounce_window.days, now)  # type: ignore[arg-type]
+        log.info("mid=%s conv=%s delivery report: %s", msg.message_id or "-", conversation.ref, "; ".join(
+            f"{p.address or '?'} {p.action} {p.status or '-'}" for p in report.problems) or "no recipient named")
     if conversation is None:
         log.info("mid=%s conv=- %s mail kept, no conversation (%s)", msg.message_id, sender.kind, sender.reason)
         return

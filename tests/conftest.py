@@ -162,3 +162,15 @@ def tls_files(tmp_path_factory) -> tuple[str, str]:
                     "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
     return str(cert), str(key)
+
+
+@pytest.fixture
+def dovecot(tls_files):
+    """A real Dovecot for this test on loopback ports (IMAP with STARTTLS, and IMAPS), with user support/s3cret."""
+    from tests.servers.dovecot import Dovecot, available
+
+    if not available():
+        pytest.skip("Debian's dovecot-imapd is not installed (.ci/run installs it)")
+    server = Dovecot(*tls_files).start()
+    yield server
+    server.close()

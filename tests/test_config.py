@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -97,3 +98,28 @@ def test_relative_paths_in_the_file_are_next_to_the_file_not_the_working_folder(
     assert settings.agents.saved_replies == str(folder.resolve() / "replies")
     from_env = load_config(folder / "gateway.toml", environ={"GATEWAY_DATABASE_URL": "sqlite:///here.db"})
     assert from_env.database.url == "sqlite:///here.db", "the environment is read from the working folder"
+
+
+def test_imap_mailboxes_are_tables_with_one_line_for_each_mistake(tmp_path):
+    path = write(tmp_path, '[imap]\nidle = false\n[[imap.mailbox]]\nhost = "imap.example.com"\nuser = "support"\n'
+                           'password_file = "secret"\nafter = "move"\nmove_to = "Done"\n')
+    [box] = load_config(path, environ={}).imap.mailbox
+    assert (box.host, box.server_port, box.password_file) == ("imap.example.com", 993, str(tmp_path / "secret"))
+    assert box.key == "support@imap.example.com:993/INBOX"
+    for text, says in [
+        ('[[imap.mailbox]]\nhost = "h"\nuser = "u"\n', "set password or password_file"),
+        ('[[imap.mailbox]]\nhost = "h"\nuser = "u"\npassword = "p"\nafter = "move"\n', "needs move_to"),
+        ('[[imap.mailbox]]\nhost = "h"\nuser = "u"\npassword = "p"\nsecurity = "ssl"\n', "security: 'ssl'"),
+        ('[[imap.mailbox]]\nhost = "h"\nuser = "u"\npassword = "p"\nbogus = 1\n', "[[imap.mailbox]] #1: unknown"),
+        ('[imap]\nmailbox = []\n[[imap.mailbox]]\nhost = "h"\n', "delete `mailbox = []`"),
+        ('[imap]\nidle_renew = "30m"\n', "keep it under 29m"),
+        ('[dkim]\ndomain = "example.com"\n', "set all three"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            load_config(write(tmp_path, text), environ={})
+
+
+def test_imap_mailboxes_come_from_the_environment_as_json():
+    settings = load_config(None, environ={"GATEWAY_IMAP_MAILBOX": '[{"host": "h", "user": "u", "password": "p", '
+                                                                  '"security": "starttls"}]'})
+    assert settings.imap.mailbox[0].server_port == 143

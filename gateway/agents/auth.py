@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import authres
+
 from gateway.reply_token import read_token
 
 
@@ -46,3 +48,23 @@ def authenticate(sender: str, is_agent: bool, addresses: Iterable[str], secret: 
         return AgentClaim(refusal=f"sent to a {'note' if token.local == 'note' else 'reply'} address that is not "
                                   f"valid for {sender or 'an unknown sender'} (forged, mistyped, or a removed agent's)")
     return None
+
+
+def dmarc_failure(headers: Iterable[tuple[str, str]], authserv_id: str) -> str:
+    """Why our MTA in front says this mail failed DMARC ("" when it passed, said nothing, or we trust no one).
+    Only the topmost Authentication-Results with our authserv-id counts: the MTA adds it above anything the
+    sender wrote (and should remove forged ones with its id)."""
+    if not authserv_id:
+        return ""
+    for name, value in headers:
+        if name.lower() != "authentication-results":
+            continue
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse(f"Authentication-Results: {value}")
+        except Exception:  # authres raises its own syntax errors; an unreadable header proves nothing.
+            continue
+        if str(parsed.authserv_id).lower() != authserv_id.lower():
+            continue
+        verdict = next((str(r.result).lower() for r in parsed.results if str(r.method).lower() == "dmarc"), "")
+        return f"{authserv_id} says DMARC {verdict}: the From address may be forged" if verdict == "fail" else ""
+    return ""

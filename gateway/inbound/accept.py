@@ -10,6 +10,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlmodel import Session
+
 from gateway.charset import clean
 from gateway.errors import StorageError
 from gateway.models import RawMessage
@@ -45,13 +47,17 @@ def accept(raw: bytes, envelope: Envelope, *, store: Store, now: datetime) -> in
     return accept_many([(raw, envelope)], store=store, now=now)[0]
 
 
-def accept_many(items: list[tuple[bytes, Envelope]], *, store: Store, now: datetime) -> list[int]:
-    """Commit several messages in one transaction (one fsync), in order."""
+def accept_many(items: list[tuple[bytes, Envelope]], *, store: Store, now: datetime,
+                then: Callable[[Session], None] | None = None) -> list[int]:
+    """Commit several messages in one transaction (one fsync), in order; `then` adds to the same commit
+    (IMAP records how far it has read, so a message is stored and counted as read together)."""
     try:
         with store.transaction() as tx:
             rows = [_row(raw, envelope, now) for raw, envelope in items]
             tx.add_all(rows)
             tx.flush()
+            if then is not None:
+                then(tx)
             return [row.id for row in rows]  # type: ignore[misc]
     except StorageError:
         raise

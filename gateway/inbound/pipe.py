@@ -19,6 +19,8 @@ def inject(raw: bytes, *, store: Store, mail_from: str | None = None, rcpt_tos: 
     if not raw.strip() or not parse(raw).looks_like_mail:
         log.error("stdin is not a mail message (%d bytes); nothing stored", len(raw))
         return EX_DATAERR
+    if mail_from is not None and mail_from.upper() == "MAILER-DAEMON":
+        mail_from = ""  # Postfix's pipe writes the null sender of a bounce as ${sender} = MAILER-DAEMON.
     try:
         raw_id = accept(raw, Envelope(mail_from, rcpt_tos, "", "pipe"), store=store, now=datetime.now(UTC))
     except StorageError as exc:

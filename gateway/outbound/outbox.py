@@ -9,6 +9,7 @@ from sqlmodel import Session
 from gateway.config import Settings
 from gateway.models import Conversation, Direction, Message, OutboxItem
 from gateway.outbound.compose import ComposedMail
+from gateway.outbound.dkim import sign
 from gateway.threading.dedupe import normalise_id
 
 
@@ -17,8 +18,10 @@ def enqueue(tx: Session, mail: ComposedMail, *, conversation: Conversation | Non
     """Queue these exact bytes (a retry re-sends them) and record the mail on its conversation, if any
     (a test of a template belongs to none)."""
     rcpt_tos = list(mail.recipients)
+    # Signed here, once, so a retry sends the same signature too.
+    raw = sign(mail.raw, settings.dkim)
     item = OutboxItem(conversation_id=conversation.id if conversation else None, kind=kind,
-                      message_id=mail.message_id, mail_from=mail_from, rcpt_tos=rcpt_tos, raw=mail.raw,
+                      message_id=mail.message_id, mail_from=mail_from, rcpt_tos=rcpt_tos, raw=raw,
                       created_at=now, next_attempt_at=now, expires_at=now + settings.outbound.max_lifetime,
                       recipient=rcpt_tos[0].lower()[:320] if rcpt_tos else "", automatic=mail.automatic,
                       template=template)

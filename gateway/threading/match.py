@@ -26,6 +26,7 @@ class Rule(StrEnum):
     SAME_REQUEST = "same-request"
     NEW = "new"
     NEW_LINKED = "new-linked"
+    DELIVERY_REPORT = "delivery-report"
 
 
 # Signals that prove the sender was sent our mail; the others must come from a participant.
@@ -40,7 +41,7 @@ class Match:
     reopen: bool = False
 
 
-def _by_ref(tx: Session, ref: str | None) -> Conversation | None:
+def by_ref(tx: Session, ref: str | None) -> Conversation | None:
     conversation = tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
     return survivor(tx, conversation) if conversation is not None else None
 
@@ -103,16 +104,16 @@ def nearly_same(a: str, b: str) -> bool:
 def _find(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, ...], settings: Settings,
           secret: str, now: datetime, customer: Customer | None) -> tuple[Rule, Conversation | None]:
     for address in (*rcpt_tos, *msg.recipients):
-        if (conversation := _by_ref(tx, ref_from_address(secret, address))) is not None:
+        if (conversation := by_ref(tx, ref_from_address(secret, address))) is not None:
             return Rule.TOKEN, conversation
     for message_id in (*msg.in_reply_to, *reversed(msg.references)):
-        if (conversation := _by_ref(tx, ref_from_message_id(secret, message_id))) is not None:
+        if (conversation := by_ref(tx, ref_from_message_id(secret, message_id))) is not None:
             return Rule.OUR_MESSAGE_ID, conversation
     if (conversation := _by_references(tx, msg)) is not None:
         return Rule.REFERENCES, conversation
     if sender.is_machine:
         return Rule.NEW, None
-    if (conversation := _by_ref(tx, ref_in_subject(msg.subject))) is not None:
+    if (conversation := by_ref(tx, ref_in_subject(msg.subject))) is not None:
         return Rule.SUBJECT_REF, conversation
     if sender.is_customer and customer is not None and (
             conversation := _same_request(tx, msg, sender, customer, settings, now)) is not None:
