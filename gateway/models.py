@@ -34,6 +34,12 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+def empty_list() -> list:  # type: ignore[type-arg]
+    # A Python function, not `list`: pydantic inspects a default factory's signature on every new row, and a
+    # builtin's signature takes 15 times longer to inspect (0.4 ms per Message before this).
+    return []
+
+
 def _enum(length: int = 20) -> Column:  # type: ignore[type-arg]
     return Column(String(length), nullable=False, index=True)
 
@@ -47,7 +53,7 @@ class RawMessage(SQLModel, table=True):
     source: str = Field(sa_type=String(10))
     # None: the way in did not say (a pipe without --from); "" is the null sender of bounces.
     mail_from: str | None = Field(default=None, sa_type=String(998))
-    rcpt_tos: list[str] = Field(default_factory=list, sa_type=JSON)
+    rcpt_tos: list[str] = Field(default_factory=empty_list, sa_type=JSON)
     peer: str = Field(default="", sa_type=String(200))
     size: int = 0
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -104,7 +110,7 @@ class Conversation(SQLModel, table=True):
     # Set when merged: later mail for this conversation goes to that one.
     merged_into_id: int | None = Field(default=None, foreign_key="conversation.id")
     priority: str = Field(default=Priority.NORMAL, sa_type=String(10))
-    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    tags: list[str] = Field(default_factory=empty_list, sa_type=JSON)
     assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
     no_survey: bool = False
     # The language the customer wrote in (an ISO 639-1 code among [autoreply] languages); our mail uses it.
@@ -132,7 +138,7 @@ class Message(SQLModel, table=True):
     kind: str = Field(sa_type=String(20))
     sender: str = Field(default="", sa_type=String(320), index=True)
     sender_name: str = Field(default="", sa_type=String(200))
-    recipients: list[str] = Field(default_factory=list, sa_type=JSON)
+    recipients: list[str] = Field(default_factory=empty_list, sa_type=JSON)
     subject: str = Field(default="", sa_type=Text)
     text: str = Field(default="", sa_type=Text)
     sent_at: datetime | None = None
@@ -140,9 +146,9 @@ class Message(SQLModel, table=True):
     matched_by: str | None = Field(default=None, sa_type=String(20))
     content_hash: str = Field(default="", sa_type=String(64), index=True)
     in_reply_to: str = Field(default="", sa_type=String(1000))
-    references: list[str] = Field(default_factory=list, sa_type=JSON)
-    defects: list[str] = Field(default_factory=list, sa_type=JSON)
-    attachments: list[dict[str, str | int]] = Field(default_factory=list, sa_type=JSON)
+    references: list[str] = Field(default_factory=empty_list, sa_type=JSON)
+    defects: list[str] = Field(default_factory=empty_list, sa_type=JSON)
+    attachments: list[dict[str, str | int]] = Field(default_factory=empty_list, sa_type=JSON)
     # The agent who wrote it (a reply in) or was sent it (a notification out).
     agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
     # What reply stripping cut from an agent's mail, kept so a bad cut can be seen and undone.
@@ -165,7 +171,7 @@ class OutboxItem(SQLModel, table=True):
     # The template it was rendered from, for `gateway templates stats`.
     template: str = Field(default="", sa_type=String(100))
     mail_from: str = Field(default="", sa_type=String(998))
-    rcpt_tos: list[str] = Field(default_factory=list, sa_type=JSON)
+    rcpt_tos: list[str] = Field(default_factory=empty_list, sa_type=JSON)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default=OutboxStatus.PENDING, sa_type=String(10))
     attempts: int = 0
@@ -286,5 +292,5 @@ class ImapState(SQLModel, table=True):
     uidvalidity: int = Field(default=0, sa_type=BigInteger)
     last_uid: int = Field(default=0, sa_type=BigInteger)
     acted_uid: int = Field(default=0, sa_type=BigInteger)
-    failed_uids: list[int] = Field(default_factory=list, sa_type=JSON)
+    failed_uids: list[int] = Field(default_factory=empty_list, sa_type=JSON)
     updated_at: datetime

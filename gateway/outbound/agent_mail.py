@@ -29,22 +29,23 @@ def agent_subject(conversation: Conversation, partner: bool, beta: bool) -> str:
     return f"[#{conversation.ref}]{flags} {conversation.subject or '(no subject)'}"
 
 
-def _previous(tx: Session, conversation: Conversation, recipient: str) -> str:
-    """Our newest mail to this recipient about the conversation, to reply under it."""
+def _latest_to(tx: Session, conversation: Conversation) -> dict[str, str]:
+    """Our newest mail about the conversation to each agent or list, to reply under it."""
     rows = tx.exec(select(Message.message_id, Message.recipients).where(
         Message.conversation_id == conversation.id, Message.direction == Direction.OUT,
-        col(Message.kind).in_(AGENT_KINDS)).order_by(col(Message.id).desc())).all()
-    return next((mid for mid, recipients in rows if recipient in recipients), "")
+        col(Message.kind).in_(AGENT_KINDS)).order_by(col(Message.id))).all()
+    return {recipient: mid for mid, recipients in rows for recipient in recipients}
 
 
 def queue_agent_mail(tx: Session, rt: Runtime, *, kind: str, conversation: Conversation, recipient: str,
                      agent: AgentView | None, subject: str, variables: dict[str, object], now: datetime,
                      from_name: str = "", note_address: bool = False,
-                     attachments: Sequence[FileAttachment] = ()) -> None:
-    """Queue one mail from template agent/<kind> (or notification) to one agent or list address."""
+                     attachments: Sequence[FileAttachment] = (), latest: dict[str, str] | None = None) -> None:
+    """Queue one mail from template agent/<kind> (or notification) to one agent or list address
+    (`latest`: _latest_to() when the caller mails several recipients at once)."""
     settings = rt.settings
     root = agent_thread_id(rt.secret, conversation.ref, settings.mail.domain)
-    previous = _previous(tx, conversation, recipient)
+    previous = (latest if latest is not None else _latest_to(tx, conversation)).get(recipient, "")
     addressing = Addressing(
         from_name=from_name or settings.mail.name, from_address=conversation.channel, to=("", recipient),
         reply_to=agent_address(rt.secret, conversation.channel, conversation.ref, recipient, note=note_address),
@@ -83,11 +84,12 @@ def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], con
         "written": (message.sent_at or message.created_at).strftime("%a %-d %b %Y %H:%M UTC"),
         "text": message.text.strip(), "attachments": [f"{f.filename} ({_size(len(f.data))})" for f in files]}
     by_address = {a.address: a for a in roster}
+    latest = _latest_to(tx, conversation)
     for recipient in recipients:
         queue_agent_mail(tx, rt, kind="notification", conversation=conversation, recipient=recipient,
                          agent=by_address.get(recipient), subject=subject, variables=variables, now=now,
                          from_name=f"{message.sender_name or message.sender} via {rt.settings.mail.name}",
-                         attachments=files)
+                         attachments=files, latest=latest)
 
 
 def _size(n: int) -> str:
