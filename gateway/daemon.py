@@ -15,6 +15,8 @@ from gateway.errors import ConfigError
 from gateway.inbound.accept import GroupCommitter
 from gateway.inbound.smtp import start_smtp
 from gateway.store import Store
+from gateway.web.app import create_app
+from gateway.web.server import WebServer
 from gateway.worker_process import run_workers
 
 log = logging.getLogger(__name__)
@@ -66,13 +68,16 @@ async def _serve(settings: Settings) -> None:
     store = Store(settings.database.url)
     _sole_server(store)
     store.migrate()
-    workers = WorkerProcess(settings, settings.mail.secret or store.shared_secret())
+    secret = settings.mail.secret or store.shared_secret()
+    workers = WorkerProcess(settings, secret)
     committer = GroupCommitter(store, utc_now, on_commit=workers.wake.set)
     try:
+        web = WebServer(create_app(store, settings, secret, utc_now), settings.web.host, settings.web.port)
         server = await start_smtp(settings, committer)
     except BaseException:
         committer.close()
         raise
+    await web.start()
     workers.start()
     log.info("listening for SMTP on %s:%d; relay %s:%d; database %s", settings.smtp.host, settings.smtp.port,
              settings.relay.host, settings.relay.port, store.engine.url.render_as_string(hide_password=True))
@@ -88,6 +93,7 @@ async def _serve(settings: Settings) -> None:
     log.info("stopping: no new connections; finishing the messages in hand")
     server.close()
     await server.wait_closed()
+    await web.stop()
     committer.close()
     workers.stop()
     store.dispose()

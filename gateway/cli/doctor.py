@@ -10,9 +10,10 @@ from rich.console import Console
 from gateway.cli.common import ConfigOption, JsonOption, settings_from
 from gateway.health import Check, run_checks
 from gateway.health.database import check_database
+from gateway.health.surveys import check_survey_links
 
 # The order they print in: the config loaded (or settings_from already failed in one line), then the store.
-CHECKS: tuple[Check, ...] = (check_database,)
+CHECKS: tuple[Check, ...] = (check_database, check_survey_links)
 
 
 def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
