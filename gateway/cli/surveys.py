@@ -82,11 +82,10 @@ def list_(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOptio
                              r.rating or "", r.choices, r.comment, r.rated_at.isoformat() if r.rated_at else "",
                              r.rated_via, r.subject])
         return
-    table = Table("SENT (UTC)", "REF", "CUSTOMER", "CHANNEL", "ANSWER", "COMMENT", box=None)
+    table = Table("SENT", "REF", "CUSTOMER", "CHANNEL", "ANSWER", "COMMENT", box=None)
     for r in rows:
         answer = f"{r.rating}/{r.choices} {label(r.choices, r.rating)}" if r.rating else "-"
-        table.add_row(f"{r.sent_at:%Y-%m-%d %H:%M}", r.ref, r.customer, r.channel, answer,
-                      " ".join(r.comment.split())[:60])
+        table.add_row(f"{r.sent_at:%Y-%m-%d}", r.ref, r.customer, r.channel, answer, " ".join(r.comment.split())[:60])
     Console(markup=False).print(table if rows else "no surveys sent in that time")
 
 
@@ -136,7 +135,7 @@ def stats(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOptio
                                  "" if f.response_rate is None else f"{f.response_rate:.4f}",
                                  "" if f.csat is None else f"{f.csat:.4f}"])
         return
-    console = Console(markup=False, highlight=False)
+    console = Console(markup=False, highlight=False, soft_wrap=True)
     o = result.overall
     console.print(f"surveys sent: {o.sent} · answered: {o.answered} ({_pct(o.response_rate)}) · "
                   f"CSAT: {_pct(o.csat)} ({o.satisfied} of {o.answered} satisfied)")
