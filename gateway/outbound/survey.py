@@ -36,7 +36,7 @@ def queue_survey(tx: Session, rt: Runtime, action: SendSurvey, conversation: Con
         message_id=make_message_id(rt.secret, conversation.ref, settings.mail.domain),
         in_reply_to=parent.message_id, references=tuple(r for r in (*parent.references, parent.message_id) if r))
     variables = survey_variables(settings, rt.secret, ref=conversation.ref, subject=conversation.subject,
-                                 customer_name=customer.name, expires_at=expires_at)
+                                 customer_name=customer.name, expires_at=expires_at, language=conversation.language)
     mail = compose(action.template, variables, addressing, now, automatic="auto-generated", tx=tx,
                    channel=conversation.channel.partition("@")[0], language=conversation.language)
     # RFC 8058: mail clients offer "unsubscribe", and one POST to this URL opts out of surveys (not of support).

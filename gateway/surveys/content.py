@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from gateway.autoreply.expectation import PHRASES
 from gateway.config import Settings
 from gateway.surveys.choices import choices
 from gateway.surveys.links import optout_token, optout_url, rating_token, rating_url
 from gateway.threading.subject import reply_subject
+
+
+_DAY = {"de": "{day}. {month} {year}"}
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class ChoiceView:
 
 
 def survey_variables(settings: Settings, secret: str, *, ref: str, subject: str, customer_name: str,
-                     expires_at: datetime) -> dict[str, object]:
+                     expires_at: datetime, language: str = "") -> dict[str, object]:
     """The `survey` template's variables for one conversation; links expire at `expires_at`."""
     base = settings.web.base_url
     scale = settings.surveys.choices
@@ -32,7 +36,13 @@ def survey_variables(settings: Settings, secret: str, *, ref: str, subject: str,
         "choices": [ChoiceView(c.value, c.label, rating_url(base, rating_token(secret, ref, c.value, expires_at)))
                     for c in choices(scale)],
         "optout_url": optout_url(base, optout_token(secret, ref)),
-        "expires": f"{expires_at:%-d %B %Y}", "spacing_days": settings.surveys.spacing.days}
+        "expires": day(expires_at, language), "spacing_days": settings.surveys.spacing.days}
+
+
+def day(at: datetime, language: str = "") -> str:
+    """A date as the customer's language writes it: "16 March 2026", "16. März 2026"."""
+    months = PHRASES.get(language, PHRASES["en"]).months
+    return _DAY.get(language, "{day} {month} {year}").format(day=at.day, month=months[at.month - 1], year=at.year)
 
 
 def company_name(settings: Settings) -> str:

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from gateway.config import Settings
 from gateway.store import Store
 from gateway.surveys.choices import choices, label
-from gateway.surveys.content import company_name
+from gateway.surveys.content import company_name, day
 from gateway.surveys.links import optout_token, optout_url, read_optout_token, read_rating_token
 from gateway.surveys.mail_rating import COMMENT_LIMIT
 from gateway.web.render import SECURITY_HEADERS, message, page
@@ -51,11 +51,11 @@ class SurveyPages:
             return self._invalid()
         now = self.clock()
         if now >= link.expires_at:
-            return self._gone("This survey has closed", f"Its links worked until {link.expires_at:%-d %B %Y}. "
+            return self._gone("This survey has closed", f"Its links worked until {day(link.expires_at)}. "
                               "Thank you all the same; you can always reply to our mail to tell us more.", 410)
         values = {"company": self.company, "title": "How did we do?", "ref": survey.ref, "subject": survey.subject,
                   "choices": choices(survey.choices), "selected": link.rating, "comment": survey.comment,
-                  "comment_limit": COMMENT_LIMIT, "expires": f"{link.expires_at:%-d %B %Y}",
+                  "comment_limit": COMMENT_LIMIT, "expires": day(link.expires_at),
                   "optout_url": optout_url("", optout_token(self.secret, survey.ref)), "saved": False,
                   "answered": label(survey.choices, survey.rating) if survey.rating else "", "problem": ""}
         if request.method != "POST":

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from email.message import EmailMessage
 from email.utils import parseaddr
 
 from sqlmodel import select
 
 from gateway.autoreply.facts import gather_facts
-from gateway.models import Customer, OutboxItem, Scheduled, ScheduledState, Status
+from gateway.models import Conversation, Customer, OutboxItem, Scheduled, ScheduledState, Status
 from gateway.reply_token import ref_from_address, ref_from_message_id
 from gateway.surveys.links import read_optout_token, read_rating_token
 from tests.agents.conftest import Desk, text_of
@@ -26,6 +27,15 @@ def resolved(desk: Desk, subject: str = "Printer offline", commands: str = "#clo
     got = customer_writes(desk, subject)
     sent = agent_answers(desk, got["alice"], commands=commands)
     return ref_of(got["alice"]), desk.to(CUSTOMER, sent)
+
+
+def surveyed(desk: Desk) -> tuple[str, EmailMessage]:
+    """A resolved conversation a day later: its ref and the survey the customer got."""
+    ref, _ = resolved(desk)
+    desk.clock.advance(days=1)
+    desk.settle()
+    (survey,) = desk.take()
+    return ref, survey
 
 
 def test_a_resolved_conversation_gets_one_survey_in_its_thread_after_the_delay(desk: Desk, store) -> None:
@@ -134,10 +144,7 @@ def test_a_customer_gets_at_most_one_survey_in_the_spacing_window_across_convers
 
 
 def test_a_rating_by_mail_is_kept_and_does_not_reopen_the_conversation(desk: Desk, store) -> None:
-    ref, _ = resolved(desk)
-    desk.clock.advance(days=1)
-    desk.settle()
-    (survey,) = desk.take()
+    ref, survey = surveyed(desk)
     desk.clock.advance(hours=3)
     sent = customer_replies(desk, survey, "4\n\nQuick and friendly, thanks!\n\n"
                             "On Tue, 3 Mar 2026, Support wrote:\n> How did we do?\n")
@@ -153,10 +160,7 @@ def test_a_rating_by_mail_is_kept_and_does_not_reopen_the_conversation(desk: Des
 
 
 def test_a_reply_to_the_survey_without_a_number_is_an_ordinary_message_that_reopens(desk: Desk, store) -> None:
-    ref, _ = resolved(desk)
-    desk.clock.advance(days=1)
-    desk.settle()
-    (survey,) = desk.take()
+    ref, survey = surveyed(desk)
     sent = customer_replies(desk, survey, "Actually it went offline again this morning.\n")
     assert desk.to("alice@example.com", sent), "a person is needed again"
     assert conversation(store, ref).status == Status.OPEN
@@ -164,10 +168,7 @@ def test_a_reply_to_the_survey_without_a_number_is_an_ordinary_message_that_reop
 
 
 def test_a_rating_by_mail_after_the_links_expired_is_an_ordinary_message(desk: Desk, store) -> None:
-    ref, _ = resolved(desk)
-    desk.clock.advance(days=1)
-    desk.settle()
-    (survey,) = desk.take()
+    ref, survey = surveyed(desk)
     desk.clock.advance(days=14)
     customer_replies(desk, survey, "5\n")
     assert survey_rows(store)[0].rating is None
@@ -184,3 +185,18 @@ def test_surveys_count_towards_the_circuit_breaker_of_automatic_mail(desk: Desk,
         facts = gather_facts(tx, customer, desk.clock.now)
     assert item.automatic and item.recipient == CUSTOMER and item.template == "survey"
     assert facts.automatic_last_hour == 1
+
+
+def test_a_customer_who_wrote_in_german_gets_the_german_survey(desk: Desk, store) -> None:
+    got = customer_writes(desk)
+    with store.transaction() as tx:
+        tx.exec(select(Conversation).where(Conversation.ref == ref_of(got["alice"]))).one().language = "de"
+    agent_answers(desk, got["alice"])
+    desk.clock.advance(days=1)
+    desk.settle()
+    (survey,) = desk.take()
+    text = text_of(survey)
+    assert text.startswith("Guten Tag,") and "Wie waren wir?" in text and "  5 Ausgezeichnet: http" in text
+    assert "die Links gelten bis 17. März 2026" in text
+    with store.reading() as tx:
+        assert tx.exec(select(OutboxItem.template).where(OutboxItem.kind == "survey")).one() == "survey.de"

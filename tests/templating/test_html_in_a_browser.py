@@ -47,7 +47,8 @@ def look(html: str, tmp_path: Path, dark: bool) -> dict[str, object]:
     return json.loads(html_lib.unescape(found.group(1)))
 
 
-CASES = [(name, case, variables) for name in ("acknowledgement", "acknowledgement.beta", "acknowledgement.de", "survey")
+CASES = [(name, case, variables) for name in ("acknowledgement", "acknowledgement.beta", "acknowledgement.de", "survey",
+                                             "survey.de")
          for case, variables in sample_variable_sets(name)]
 
 

@@ -95,15 +95,26 @@ def start_browser(profile: Path, dark: bool = False):  # type: ignore[no-untyped
     return driver
 
 
+@pytest.fixture(scope="session")
+def _browsers(tmp_path_factory) -> Iterator[dict[bool, object]]:
+    """One light and (when first asked) one dark Chromium for the whole run: starting one costs seconds."""
+    started: dict[bool, object] = {}
+
+    class Lazy(dict):  # type: ignore[type-arg]
+        def __missing__(self, dark: bool) -> object:
+            started[dark] = self[dark] = start_browser(tmp_path_factory.mktemp("chromium"), dark=dark)
+            return self[dark]
+
+    yield Lazy()
+    for driver in started.values():
+        driver.quit()  # type: ignore[attr-defined]
+
+
 @pytest.fixture
-def browser(tmp_path):
-    driver = start_browser(tmp_path / "chromium")
-    yield driver
-    driver.quit()
+def browser(_browsers):  # type: ignore[no-untyped-def]
+    return _browsers[False]
 
 
 @pytest.fixture(params=[False, True], ids=["light", "dark"])
-def any_scheme_browser(request, tmp_path):
-    driver = start_browser(tmp_path / "chromium", dark=request.param)
-    yield driver
-    driver.quit()
+def any_scheme_browser(request, _browsers):  # type: ignore[no-untyped-def]
+    return _browsers[request.param]
