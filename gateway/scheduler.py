@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from gateway.actions import CloseHeld, TellAgent
 from gateway.agents.roster import AgentView
@@ -54,7 +55,7 @@ class Scheduler:
         return handled
 
     @staticmethod
-    def _due(now: datetime):  # type: ignore[no-untyped-def]
+    def _due(now: datetime) -> SelectOfScalar[Scheduled]:
         return select(Scheduled).where(Scheduled.state == ScheduledState.PENDING, Scheduled.due_at <= now)
 
     def _handle(self, tx: Session, row: Scheduled, roster: Sequence[AgentView], now: datetime) -> None:

@@ -36,11 +36,11 @@ class SurveyPages:
         self.store, self.settings, self.secret, self.clock = store, settings, secret, clock
         self.company = company_name(settings)
 
-    def _gone(self, title: str, text_: str, status: int) -> Response:
+    def _say(self, title: str, text_: str, status: int) -> Response:
         return message(self.company, title, text_, status)
 
     def _invalid(self) -> Response:
-        return self._gone("This link doesn't work", "It may have been cut short when it was copied. Try the link "
+        return self._say("This link doesn't work", "It may have been cut short when it was copied. Try the link "
                           "in the mail again; if it still fails, simply reply to that mail instead.", 404)
 
     async def rating(self, request: Request) -> Response:
@@ -51,7 +51,7 @@ class SurveyPages:
             return self._invalid()
         now = self.clock()
         if now >= link.expires_at:
-            return self._gone("This survey has closed", f"Its links worked until {day(link.expires_at)}. "
+            return self._say("This survey has closed", f"Its links worked until {day(link.expires_at)}. "
                               "Thank you all the same; you can always reply to our mail to tell us more.", 410)
         values = {"company": self.company, "title": "How did we do?", "ref": survey.ref, "subject": survey.subject,
                   "choices": choices(survey.choices), "selected": link.rating, "comment": survey.comment,
@@ -101,10 +101,10 @@ class SurveyPages:
         """Starlette's errors (no such page, wrong method, too big) as a page like the others."""
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         if status == 405:
-            return self._gone("Not here", "This address only shows a page.", 405)
+            return self._say("Not here", "This address only shows a page.", 405)
         if status == 413:
-            return self._gone("That was too long", "Please keep the comment shorter and send it again.", 413)
-        return self._gone("Page not found", "There is nothing at this address. The links in our mail lead to the "
+            return self._say("That was too long", "Please keep the comment shorter and send it again.", 413)
+        return self._say("Page not found", "There is nothing at this address. The links in our mail lead to the "
                           "right pages.", status)
 
 

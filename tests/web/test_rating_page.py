@@ -7,9 +7,9 @@ import urllib.request
 from email.message import Message
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlmodel import select
 
@@ -43,6 +43,14 @@ def checked(browser) -> list[str]:
     return [radio.get_attribute("value") for radio in browser.find_elements(By.NAME, "rating") if radio.is_selected()]
 
 
+def detached(element) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:  # Stale, or chromedriver's "does not belong to the document" mid-navigation.
+        return True
+
+
 def submit(browser, press=None) -> None:  # type: ignore[no-untyped-def]
     """Press the form's button (or do `press`) and wait until the next page has replaced this one."""
     page = browser.find_element(By.TAG_NAME, "html")
@@ -50,7 +58,9 @@ def submit(browser, press=None) -> None:  # type: ignore[no-untyped-def]
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     else:
         press()
-    WebDriverWait(browser, 10).until(staleness_of(page))
+    WebDriverWait(browser, 10).until(lambda _: detached(page))
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def send(browser, press=None) -> None:  # type: ignore[no-untyped-def]
@@ -64,6 +74,8 @@ def test_a_link_scanner_opening_every_link_records_nothing(surveyed: Surveyed, s
             status, _, headers = fetch(url, method=method)
             assert status == 200
             assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    status, page, _ = fetch(surveyed.links[4], data=b"comment=no+rating", method="POST")
+    assert status == 400 and "Please choose one answer." in page
     (row,) = survey_rows(store)
     assert row.rating is None and row.rated_at is None
     assert not opted_out(store)
