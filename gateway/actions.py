@@ -109,5 +109,28 @@ class TellAdmins:
     count: int
 
 
+@dataclass(frozen=True)
+class SendSurvey:
+    """Ask the customer how the resolved conversation went (template `survey`)."""
+
+    template: str = "survey"
+
+
+@dataclass(frozen=True)
+class SkipSurvey:
+    """No survey for this conversation; the reason is kept on it for admins."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordRating:
+    """The customer answered a survey by mail: keep the rating and comment (the conversation stays as it is)."""
+
+    survey_id: int
+    rating: int
+    comment: str
+
+
 Action = (SendAcknowledgement | SkipAcknowledgement | TellAdmins | NotifyAgents | UpdateConversation | RelayReply
-          | AddNote | HoldReply | CloseHeld | TellAgent | TellColleagues)
+          | AddNote | HoldReply | CloseHeld | TellAgent | TellColleagues | SendSurvey | SkipSurvey | RecordRating)

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, NotifyAgents, RelayReply, SendAcknowledgement,
-                             SkipAcknowledgement, TellAdmins, TellAgent, TellColleagues, UpdateConversation)
+from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, NotifyAgents, RecordRating, RelayReply,
+                             SendAcknowledgement, SendSurvey, SkipAcknowledgement, SkipSurvey, TellAdmins, TellAgent,
+                             TellColleagues, UpdateConversation)
 from gateway.agents.roster import AgentView
 from gateway.errors import StorageError
 from gateway.models import Conversation, Customer, Message, Note, Scheduled, Status, TemplateUse
@@ -19,7 +20,10 @@ from gateway.outbound.acknowledgement import queue_acknowledgement
 from gateway.outbound.admin_notice import queue_admin_notice
 from gateway.outbound.agent_mail import agent_subject, queue_agent_mail, queue_notifications
 from gateway.outbound.relay import queue_relay
+from gateway.outbound.survey import queue_survey
 from gateway.runtime import Runtime
+from gateway.surveys.answers import record_rating
+from gateway.surveys.schedule import status_changed
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +88,9 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
             queue_notifications(tx, rt, action.recipients, conversation, customer, message, roster, partner, beta,
                                 subject, now)
         elif isinstance(action, UpdateConversation):
+            previous = conversation.status
             changed = _update(conversation, action, now)
+            status_changed(tx, conversation, previous, rt.settings, now, rt.autoreply.hours)
             if changed:
                 tx.add(Note(conversation_id=conversation.id, created_at=now, kind="changed",
                             author=message.sender, body=changed))
@@ -121,6 +127,16 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
             for recipient in action.recipients:
                 tell("colleague_replied", recipient, {"colleague": action.agent.name or action.agent.address,
                                                       "text": action.text})
+        elif isinstance(action, SendSurvey):
+            assert customer is not None, "a conversation that gets a survey has a customer"
+            with _optional(tx, conversation, message, "not_surveyed", "survey", now):
+                queue_survey(tx, rt, action, conversation, customer, message, now)
+        elif isinstance(action, SkipSurvey):
+            tx.add(Note(conversation_id=conversation.id, created_at=now, kind="not_surveyed",
+                        body=f"No survey sent: {action.reason}."))
+            log.info("conv=%s no survey: %s", conversation.ref, action.reason)
+        elif isinstance(action, RecordRating):
+            record_rating(tx, action.survey_id, action.rating, action.comment, "mail", now)
 
 
 @contextmanager

@@ -179,6 +179,32 @@ class AuthenticationSettings:
 
 
 @dataclass(frozen=True)
+class SurveySettings:
+    enabled: bool = True
+    delay: timedelta = timedelta(hours=24)
+    business_hours: bool = False
+    spacing: timedelta = timedelta(days=30)
+    sample_rate: int = 100  # percent of the conversations that pass every other rule
+    choices: int = 5  # 5 (1-5) or 3 (not good / okay / great)
+    link_lifetime: timedelta = timedelta(days=14)
+    exclude_partners: bool = False
+    exclude_channels: tuple[str, ...] = ()
+    company: str = ""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8025
+    public_url: str = ""
+
+    @property
+    def base_url(self) -> str:
+        """Where customers' links point: the public URL behind a reverse proxy, else this listener."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -201,6 +227,11 @@ class Settings:
     imap: ImapSettings = field(default_factory=ImapSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
     authentication: AuthenticationSettings = field(default_factory=AuthenticationSettings)
+
+
+@dataclass(frozen=True)
+    surveys: SurveySettings = field(default_factory=SurveySettings)
+    web: WebSettings = field(default_factory=WebSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     # Where each key that differs from the default came from ("section.key" -> "file" | "env NAME").
     sources: tuple[tuple[str, str], ...] = ()
@@ -414,6 +445,10 @@ def _validate(settings: Settings) -> Settings:
     dkim = settings.dkim
     if any((dkim.domain, dkim.selector, dkim.private_key)) and not all((dkim.domain, dkim.selector, dkim.private_key)):
         raise ConfigError("[dkim] domain, selector and private_key: set all three to sign what we send, or none")
+
+
+@dataclass(frozen=True)
+    _check_surveys(settings)
     # Here, not at the top: these modules read the config themselves.
     from gateway.autoreply.articles import check_articles
     from gateway.autoreply.expectation import check_wording
@@ -459,6 +494,23 @@ def _validate_imap(imap: ImapSettings) -> None:
         raise ConfigError("[imap] batch_messages and batch_bytes: give at least 1")
     if imap.idle_renew >= timedelta(minutes=29):
         raise ConfigError("[imap] idle_renew: keep it under 29m (servers may end IDLE after 30 minutes)")
+
+
+@dataclass(frozen=True)
+def _check_surveys(settings: Settings) -> None:
+    surveys, web = settings.surveys, settings.web
+    if surveys.choices not in (3, 5):
+        raise ConfigError(f"[surveys] choices: {surveys.choices} is neither 5 (rate 1 to 5) nor 3 (not good, okay, "
+                          "great)")
+    if surveys.sample_rate > 100:
+        raise ConfigError(f"[surveys] sample_rate: {surveys.sample_rate} is a percentage; give 0 to 100")
+    for channel in surveys.exclude_channels:
+        if channel.lower() not in settings.support_addresses:
+            raise ConfigError(f"[surveys] exclude_channels: {channel!r} is not one of [mail] addresses")
+    if web.port > 65535:
+        raise ConfigError(f"[web] port: {web.port} is not a port (0 to 65535)")
+    if web.public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", web.public_url):
+        raise ConfigError(f"[web] public_url: {web.public_url!r} is not a URL like https://support.example.com/")
 
 
 def replace(settings: Settings, **sections: dict[str, object]) -> Settings:

@@ -17,6 +17,8 @@ from gateway.inbound.imap_loop import ImapIntake
 from gateway.outbound.dkim import load_key
 from gateway.inbound.smtp import start_smtp
 from gateway.store import Store
+from gateway.web.app import create_app
+from gateway.web.server import WebServer
 from gateway.worker_process import run_workers
 
 log = logging.getLogger(__name__)
@@ -70,13 +72,16 @@ async def _serve(settings: Settings) -> None:
     store = Store(settings.database.url)
     _sole_server(store)
     store.migrate()
-    workers = WorkerProcess(settings, settings.mail.secret or store.shared_secret())
+    secret = settings.mail.secret or store.shared_secret()
+    workers = WorkerProcess(settings, secret)
     committer = GroupCommitter(store, utc_now, on_commit=workers.wake.set)
     try:
+        web = WebServer(create_app(store, settings, secret, utc_now), settings.web.host, settings.web.port)
         server = await start_smtp(settings, committer)
     except BaseException:
         committer.close()
         raise
+    await web.start()
     workers.start()
     # IMAP readers are threads here, like SMTP: their commits wake the worker process.
     intake = ImapIntake(settings.imap, store, utc_now, on_commit=workers.wake.set)
@@ -95,6 +100,7 @@ async def _serve(settings: Settings) -> None:
     log.info("stopping: no new connections; finishing the messages in hand")
     server.close()
     await asyncio.gather(server.wait_closed(), asyncio.to_thread(intake.stop))
+    await web.stop()
     committer.close()
     workers.stop()
     store.dispose()

@@ -15,6 +15,7 @@ from gateway.classify import Sender
 from gateway.config import Settings
 from gateway.message import ParsedMessage
 from gateway.models import Priority
+from gateway.surveys.mail_rating import SurveyReply
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Context:
     agent_mail: AgentMail | None = None
     saved_replies: Mapping[str, str] = field(default_factory=dict)
     auto_reply: AutoReplyFacts | None = None  # gathered only when an acknowledgement may be due
+    survey_reply: SurveyReply | None = None  # a rating in reply to our survey mail
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ class Customer(SQLModel, table=True):
     bounced_at: datetime | None = None
     # When automatic mail to this address last hit the circuit breaker (admins are told once per trip).
     breaker_tripped_at: datetime | None = None
+    # When they asked for no more satisfaction surveys (support itself is never affected).
+    surveys_opted_out_at: datetime | None = None
 
 
 class Agent(SQLModel, table=True):
@@ -294,3 +296,23 @@ class ImapState(SQLModel, table=True):
     acted_uid: int = Field(default=0, sa_type=BigInteger)
     failed_uids: list[int] = Field(default_factory=empty_list, sa_type=JSON)
     updated_at: datetime
+
+
+class Survey(SQLModel, table=True):
+    """One satisfaction survey sent about a conversation (at most one each), and the customer's answer."""
+
+    __table_args__ = (Index("ix_survey_customer_sent", "customer_id", "sent_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", unique=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    channel: str = Field(sa_type=String(320))
+    # The agent who last answered the customer, for `gateway surveys stats --by-agent` only.
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    choices: int = 5
+    message_id: str = Field(sa_type=String(1000), index=True)
+    sent_at: datetime = Field(index=True)
+    expires_at: datetime
+    rating: int | None = None
+    comment: str = Field(default="", sa_type=Text)
+    rated_at: datetime | None = None
+    rated_via: str = Field(default="", sa_type=String(10))  # "web" or "mail"

@@ -31,6 +31,8 @@ from gateway.reply_token import new_ref
 from gateway.rules import decide
 from gateway.runtime import Runtime
 from gateway.store import hold_until_commit, once_per_batch
+from gateway.surveys.mail_rating import find_survey_reply
+from gateway.surveys.schedule import status_changed
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
 from gateway.threading.match import Match, Rule, by_ref, match_conversation
 from gateway.threading.subject import base_subject, without_refs
@@ -183,9 +185,13 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if conversation is None:
         log.info("mid=%s conv=- %s mail kept, no conversation (%s)", msg.message_id, sender.kind, sender.reason)
         return
-    if match.reopen or (sender.is_customer and conversation.status == Status.PENDING):
+    survey_reply = find_survey_reply(tx, msg, now) if sender.is_customer and not is_new else None
+    # A rating in reply to our survey is an answer, not a request: the conversation stays resolved.
+    if survey_reply is None and (match.reopen or (sender.is_customer and conversation.status == Status.PENDING)):
         # The customer answered: it needs a person again.
+        previous = conversation.status
         conversation.status, conversation.resolved_at = Status.OPEN, None
+        status_changed(tx, conversation, previous, rt.settings, now, rt.autoreply.hours)
     conversation.updated_at = now
     facts = None
     # Only a new conversation is acknowledged: a reply to a resolved one within the reopen window ("thanks, that
@@ -193,7 +199,7 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if sender.is_customer and is_new and customer is not None:
         facts = gather_facts(tx, customer, now)
     ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster,
-                  lists=lists, auto_reply=facts)
+                  lists=lists, auto_reply=facts, survey_reply=survey_reply)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)

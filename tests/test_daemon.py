@@ -27,8 +27,9 @@ class Daemon:
     """One `python -m gateway serve` process with its log in a file."""
 
     def __init__(self, database_url: str, relay_port: int, log: Path) -> None:
-        self.port = free_port()
+        self.port, self.web_port = free_port(), free_port()
         self.env = {**os.environ, "GATEWAY_DATABASE_URL": database_url, "GATEWAY_SMTP_PORT": str(self.port),
+                    "GATEWAY_WEB_PORT": str(self.web_port),
                     "GATEWAY_RELAY_PORT": str(relay_port), "GATEWAY_MAIL_SECRET": "daemon-secret",
                     # A short relay timeout keeps the PostgreSQL lease takeover within the test's patience.
                     "GATEWAY_RELAY_TIMEOUT": "2s"}
@@ -139,7 +140,7 @@ def test_serve_refuses_to_start_with_one_line_saying_why(database_url, store, tm
         port = busy.getsockname()[1] if not env else free_port()
         done = subprocess.run([sys.executable, "-m", "gateway", "serve"], capture_output=True, timeout=60,
                               env={**os.environ, "GATEWAY_DATABASE_URL": database_url,
-                                   "GATEWAY_SMTP_PORT": str(port), **env})
+                                   "GATEWAY_SMTP_PORT": str(port), "GATEWAY_WEB_PORT": str(free_port()), **env})
     assert done.returncode == 1
     errors = [line for line in done.stderr.decode().splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and says in errors[0] and "Traceback" not in done.stderr.decode()

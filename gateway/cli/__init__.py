@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from gateway.cli import agents, conversations, doctor, export, incidents, lifecycle, quarantine, templates
+from gateway.cli import agents, conversations, doctor, export, incidents, lifecycle, quarantine, surveys, templates
 from gateway.errors import GatewayError
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True,
@@ -19,6 +19,7 @@ app.add_typer(agents.app, name="agents")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(templates.app, name="templates")
+app.add_typer(surveys.app, name="surveys")
 
 
 def main() -> None:

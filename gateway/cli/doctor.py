@@ -12,9 +12,10 @@ from gateway.health import Check, run_checks
 from gateway.health.database import check_database
 from gateway.health.dkim import check_dkim
 from gateway.health.imap import check_imap
+from gateway.health.surveys import check_survey_links
 
 # The order they print in: the config loaded (or settings_from already failed in one line), then the store.
-CHECKS: tuple[Check, ...] = (check_database, check_imap, check_dkim)
+CHECKS: tuple[Check, ...] = (check_database, check_imap, check_dkim, check_survey_links)
 
 
 def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:

@@ -107,10 +107,12 @@ def _body(text: str, html: str, attachments: Sequence[FileAttachment]) -> MimeMe
 
 
 def build(addressing: Addressing, subject: str, text: str, now: datetime, *, automatic: str = "",
-          html: str = "", attachments: Sequence[FileAttachment] = ()) -> ComposedMail:
-    """One mail, ready for the outbox; automatic mail (`auto-replied`, `auto-generated`) says so (RFC 3834)."""
+          html: str = "", attachments: Sequence[FileAttachment] = (),
+          headers: Sequence[tuple[str, str]] = ()) -> ComposedMail:
+    """One mail, ready for the outbox; automatic mail (`auto-replied`, `auto-generated`) says so (RFC 3834);
+    `headers` are added as given (e.g. List-Unsubscribe)."""
     mail = _body(text, html, attachments)
-    headers: list[tuple[str, str | Header]] = [
+    top: list[tuple[str, str | Header]] = [
         ("From", _address(addressing.from_name, addressing.from_address)),
         ("To", _address(*addressing.to)),
         ("Subject", _header(subject)),
@@ -118,21 +120,21 @@ def build(addressing: Addressing, subject: str, text: str, now: datetime, *, aut
         ("Message-ID", addressing.message_id),
         ("Reply-To", _address(addressing.reply_to_name or addressing.from_name, addressing.reply_to))]
     if addressing.in_reply_to:
-        headers.append(("In-Reply-To", addressing.in_reply_to))
+        top.append(("In-Reply-To", addressing.in_reply_to))
     refs = addressing.references
     if refs:
         # Keep the first and the newest ids: some servers refuse very long References headers.
         refs = refs if len(refs) <= 20 else (refs[0], *refs[-19:])
-        headers.append(("References", " ".join(refs)))
-    headers.append((LOOP_HEADER, addressing.from_address))
+        top.append(("References", " ".join(refs)))
+    top.append((LOOP_HEADER, addressing.from_address))
     if automatic:
-        headers += [("Auto-Submitted", automatic), ("X-Auto-Response-Suppress", "All"),
+        top += [("Auto-Submitted", automatic), ("X-Auto-Response-Suppress", "All"),
                     ("Precedence", "auto_reply" if automatic == "auto-replied" else "bulk")]
     # The envelope headers first, as mail clients write them; then the body's MIME headers.
     mime_headers = mail.items()
     for name in dict(mime_headers):
         del mail[name]
-    for name, value in (*headers, *mime_headers):
+    for name, value in (*top, *((n, _one_line(v)) for n, v in headers), *mime_headers):
         mail[name] = value
     return ComposedMail(raw=mail.as_bytes(policy=_CRLF), message_id=addressing.message_id,
                         recipients=(addressing.to[1],), subject=_one_line(subject), text=text,
@@ -141,10 +143,11 @@ def build(addressing: Addressing, subject: str, text: str, now: datetime, *, aut
 
 def compose(name: str, variables: dict[str, object], addressing: Addressing, now: datetime, *,
             automatic: str = "", subject: str = "", attachments: Sequence[FileAttachment] = (),
-            tx: Session | None = None, channel: str = "", language: str = "") -> ComposedMail:
+            tx: Session | None = None, channel: str = "", language: str = "",
+            headers: Sequence[tuple[str, str]] = ()) -> ComposedMail:
     """A mail from the best variant of template `name` (overrides need `tx`); with an HTML part it is
     multipart/alternative; a given `subject` replaces the template's (agents' mail has none)."""
     rendered = render_template(tx, name, variables, channel=channel, language=language)
     mail = build(addressing, subject or rendered.subject, rendered.text, now, automatic=automatic,
-                 html=rendered.html, attachments=attachments)
+                 html=rendered.html, attachments=attachments, headers=headers)
     return replace(mail, template=rendered.name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.autoreply.views import HoursView, IncidentView, LinkView, ResponseView
+from gateway.surveys.choices import choices
+from gateway.surveys.content import ChoiceView
 from gateway.templating.catalog import base_of, info, suffix_of
 
 Variables = dict[str, object]
@@ -89,8 +91,24 @@ def _admin(_: str) -> list[tuple[str, Variables]]:
                                            "team": "Example Support", "ref": "K7Q2M9XA"})]
 
 
+def _survey(name: str) -> list[tuple[str, Variables]]:
+    def links(scale: int) -> list[ChoiceView]:
+        return [ChoiceView(c.value, c.label, f"https://support.example.com/survey/k7q2m9xa.{c.value}.t5m2a0.sample")
+                for c in choices(scale)]
+
+    five: Variables = {
+        "customer_name": "Anne", "ref": "K7Q2M9XA", "subject": "Printer offline since the update",
+        "reply_subject": "Re: Printer offline since the update", "team": "Example Support", "company": "Example",
+        "scale": 5, "choices": links(5), "optout_url": "https://support.example.com/surveys/optout/k7q2m9xa.sample",
+        "expires": "16. März 2026" if "de" in suffix_of(name).split(".") else "16 March 2026", "spacing_days": 30}
+    three: Variables = {**five, "customer_name": "", "subject": "", "reply_subject": "Re: Your message", "scale": 3,
+                        "choices": links(3)}
+    return [("five choices", five), ("three choices, no name, no subject", three)]
+
+
 _BUILDERS: dict[str, Callable[[str], list[tuple[str, Variables]]]] = {
-    "acknowledgement": _acknowledgement, "notification": _notification, "admin/breaker_tripped": _admin}
+    "acknowledgement": _acknowledgement, "notification": _notification, "admin/breaker_tripped": _admin,
+    "survey": _survey}
 
 
 def sample_variable_sets(name: str) -> list[tuple[str, Variables]]:

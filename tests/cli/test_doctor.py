@@ -13,7 +13,8 @@ runner = CliRunner()
 
 def test_doctor_finds_a_migrated_database_healthy(store, database_url, monkeypatch) -> None:
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    result = runner.invoke(app, ["doctor", "--json"], env={"GATEWAY_DATABASE_URL": database_url})
+    result = runner.invoke(app, ["doctor", "--json"], env={"GATEWAY_DATABASE_URL": database_url,
+                                                           "GATEWAY_WEB_PUBLIC_URL": "https://support.example.com"})
     findings = [json.loads(line) for line in result.output.splitlines()]
     assert result.exit_code == 0 and {"check": "database", "ok": True} == {
         k: findings[0][k] for k in ("check", "ok")}

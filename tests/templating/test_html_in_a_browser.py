@@ -47,12 +47,13 @@ def look(html: str, tmp_path: Path, dark: bool) -> dict[str, object]:
     return json.loads(html_lib.unescape(found.group(1)))
 
 
-CASES = [(name, case, variables) for name in ("acknowledgement", "acknowledgement.beta", "acknowledgement.de")
+CASES = [(name, case, variables) for name in ("acknowledgement", "acknowledgement.beta", "acknowledgement.de", "survey",
+                                             "survey.de")
          for case, variables in sample_variable_sets(name)]
 
 
 @pytest.mark.parametrize(("name", "case", "variables"), CASES, ids=[f"{n}: {c}" for n, c, _ in CASES])
-def test_the_acknowledgement_fits_a_phone_and_stays_readable_in_dark_mode(name, case, variables, tmp_path) -> None:
+def test_customer_mail_fits_a_phone_and_stays_readable_in_dark_mode(name, case, variables, tmp_path) -> None:
     found = shipped(name)
     assert found is not None
     html = render_source(found, variables).html
