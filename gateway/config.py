@@ -227,9 +227,6 @@ class Settings:
     imap: ImapSettings = field(default_factory=ImapSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
     authentication: AuthenticationSettings = field(default_factory=AuthenticationSettings)
-
-
-@dataclass(frozen=True)
     surveys: SurveySettings = field(default_factory=SurveySettings)
     web: WebSettings = field(default_factory=WebSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
@@ -445,9 +442,6 @@ def _validate(settings: Settings) -> Settings:
     dkim = settings.dkim
     if any((dkim.domain, dkim.selector, dkim.private_key)) and not all((dkim.domain, dkim.selector, dkim.private_key)):
         raise ConfigError("[dkim] domain, selector and private_key: set all three to sign what we send, or none")
-
-
-@dataclass(frozen=True)
     _check_surveys(settings)
     # Here, not at the top: these modules read the config themselves.
     from gateway.autoreply.articles import check_articles
@@ -496,7 +490,6 @@ def _validate_imap(imap: ImapSettings) -> None:
         raise ConfigError("[imap] idle_renew: keep it under 29m (servers may end IDLE after 30 minutes)")
 
 
-@dataclass(frozen=True)
 def _check_surveys(settings: Settings) -> None:
     surveys, web = settings.surveys, settings.web
     if surveys.choices not in (3, 5):
