@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 def doctor(database_url, monkeypatch, *mailboxes: dict) -> tuple[int, list[dict]]:
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
     env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_IMAP_MAILBOX": json.dumps(list(mailboxes)),
-           "GATEWAY_IMAP_TIMEOUT": "5s"}
+           "GATEWAY_IMAP_TIMEOUT": "5s", "GATEWAY_WEB_PUBLIC_URL": "https://support.example.com"}
     result = CliRunner().invoke(app, ["doctor", "--json"], env=env)
     return result.exit_code, [f for f in map(json.loads, result.output.splitlines()) if f["check"].startswith("imap")]
 
