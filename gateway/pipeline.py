@@ -24,7 +24,7 @@ from gateway.decision import Context, ConversationView
 from gateway.errors import StorageError
 from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
-from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
+from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Note, Participant,
                             RawMessage, RawState, Status)
 from gateway.reply_token import new_ref
 from gateway.rules import decide
@@ -155,6 +155,10 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         log.info("mid=%s conv=- %s mail kept, no conversation (%s)", msg.message_id, sender.kind, sender.reason)
         return
     if match.reopen or (sender.is_customer and conversation.status == Status.PENDING):
+        if conversation.status == Status.RESOLVED:
+            # Kept as an event: `gateway report` counts how often a resolution did not hold.
+            tx.add(Note(conversation_id=conversation.id, created_at=now, kind="reopened", author=sender.address,
+                        body="Reopened by the customer's reply."))
         # The customer answered: it needs a person again.
         conversation.status, conversation.resolved_at = Status.OPEN, None
     conversation.updated_at = now
