@@ -32,6 +32,8 @@ class SupportHours:
     closed_dates: frozenset[date] = frozenset()
     # Public holidays, date -> name; the holidays package fills in each year when first asked.
     public: Mapping[date, str] = field(default_factory=dict, compare=False)
+    # Each local day's open intervals, computed once: a report measures a year of conversations day by day.
+    _days: dict[date, list[Interval]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: HoursSettings) -> SupportHours:
@@ -43,7 +45,7 @@ class SupportHours:
         """True when `at` falls inside an opening span of a day that is not a holiday or closed date."""
         at = _utc(at)
         day = self.local(at).date()
-        return any(start <= at < end for d in (day - timedelta(days=1), day) for start, end in self._intervals(d))
+        return any(start <= at < end for d in (day - timedelta(days=1), day) for start, end in self.open_intervals(d))
 
     def closed_reason(self, at: datetime) -> tuple[str, str]:
         """Why we are closed ("weekend", "holiday", "evening", "night", "closed") and the holiday's name;
@@ -91,7 +93,7 @@ class SupportHours:
         start, end = _utc(start), _utc(end)
         total, day, last = timedelta(0), self.local(start).date() - timedelta(days=1), self.local(end).date()
         while start < end and day <= last:
-            total += sum((min(c, end) - max(o, start) for o, c in self._intervals(day) if o < end and c > start),
+            total += sum((min(c, end) - max(o, start) for o, c in self.open_intervals(day) if o < end and c > start),
                          timedelta(0))
             day += timedelta(days=1)
         return total
@@ -116,21 +118,27 @@ class SupportHours:
         sign, minutes = ("-" if offset < timedelta(0) else "+"), abs(int(offset.total_seconds())) // 60
         return f"UTC{sign}{minutes // 60:02d}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
 
-    def _intervals(self, day: date) -> list[Interval]:
+    def open_intervals(self, day: date) -> list[Interval]:
         """The open intervals of one local day in UTC; none on a holiday or closed date."""
+        found = self._days.get(day)
+        if found is not None:
+            return found
         if day in self.closed_dates or day in self.public:
-            return []
-        midnight = datetime.combine(day, time(), self.zone)
-        # Adding to an aware datetime moves the wall clock, so 09:00 stays 09:00 on the day DST changes.
-        spans = [((midnight + timedelta(minutes=s)).astimezone(UTC), (midnight + timedelta(minutes=e)).astimezone(UTC))
-                 for s, e in self.week[day.weekday()]]
-        return [(start, end) for start, end in spans if start < end]
+            found = []
+        else:
+            midnight = datetime.combine(day, time(), self.zone)
+            # Adding to an aware datetime moves the wall clock, so 09:00 stays 09:00 on the day DST changes.
+            spans = [((midnight + timedelta(minutes=s)).astimezone(UTC),
+                      (midnight + timedelta(minutes=e)).astimezone(UTC)) for s, e in self.week[day.weekday()]]
+            found = [(start, end) for start, end in spans if start < end]
+        self._days[day] = found
+        return found
 
     def _open_from(self, at: datetime) -> Iterator[Interval]:
         """Open intervals that end after `at`, in order; ValueError after SEARCH_DAYS days without any."""
         day, idle = self.local(at).date() - timedelta(days=1), 0
         while idle < SEARCH_DAYS:
-            found = [(start, end) for start, end in self._intervals(day) if end > at]
+            found = [(start, end) for start, end in self.open_intervals(day) if end > at]
             idle = 0 if found else idle + 1
             yield from found
             day += timedelta(days=1)

@@ -12,7 +12,7 @@ from gateway.autoreply.hours import SupportHours
 from gateway.config import Settings
 from gateway.reports.csat import Csat, fetch_surveys, summarise_csat
 from gateway.reports.fetch import fetch_rows
-from gateway.reports.metrics import GroupBy, Metrics, grouped_metrics
+from gateway.reports.metrics import GroupBy, Metrics, business_times, grouped_metrics
 from gateway.reports.rows import AgentRow, ReportRows
 from gateway.reports.sections import (AutoReplies, Bucket, KnownIssueSummary, Segment, TagCount, auto_replies,
                                       busiest_hours, first_response_histogram, known_issues, top_tags)
@@ -41,24 +41,29 @@ class Report:
 def build_report(rows: ReportRows, hours: SupportHours, window: Window, channel: str | None, by: GroupBy | None,
                  csat: Csat | None, timezone: str) -> Report:
     """Compute every section; pure, so a test can check each number against rows it wrote by hand."""
-    total = grouped_metrics(rows.conversations, rows.messages, rows.skipped, None, hours, window)[0]
-    weeks = grouped_metrics(rows.conversations, rows.messages, rows.skipped, GroupBy.WEEK, hours, window)
-    groups = ([total] if by is None else weeks if by is GroupBy.WEEK
-              else grouped_metrics(rows.conversations, rows.messages, rows.skipped, by, hours, window))
+    business = business_times(rows.conversations, hours, window)
+
+    def grouped(key: GroupBy | None) -> list[Metrics]:
+        split = key in (GroupBy.TAG, GroupBy.CHANNEL) and rows.by_group is not None
+        messages = rows.by_group if split else rows.messages
+        return grouped_metrics(rows.conversations, messages, rows.skipped, key, hours, window, business)  # type: ignore[arg-type]
+
+    total, weeks = grouped(None)[0], grouped(GroupBy.WEEK)
+    groups = [total] if by is None else weeks if by is GroupBy.WEEK else grouped(by)
     issues, segments = known_issues(rows.conversations, rows.known_issues)
-    return Report(window, timezone, channel, by, total, groups, weeks,
-                  first_response_histogram(rows.conversations, hours), busiest_hours(rows.messages, hours),
-                  top_tags(rows.conversations), issues, segments,
+    return Report(window, timezone, channel, by, total, groups, weeks, first_response_histogram(business),
+                  busiest_hours(rows.messages, hours), top_tags(rows.conversations), issues, segments,
                   auto_replies(rows.messages, rows.skipped, rows.failed_acknowledgements), csat, rows.agents)
 
 
 def make_report(tx: Session, settings: Settings, window: Window, channel: str | None = None,
                 by: GroupBy | None = None, by_agent: bool = False) -> Report:
     """Read the rows for this window and compute the report."""
-    rows = fetch_rows(tx, window, channel, settings.is_partner, by_agent)
+    hours = SupportHours.from_settings(settings.hours)
+    rows = fetch_rows(tx, window, channel, settings.is_partner, hours.zone,
+                      split=by in (GroupBy.TAG, GroupBy.CHANNEL), by_agent=by_agent)
     csat = summarise_csat(fetch_surveys(tx, window, channel))
-    return build_report(rows, SupportHours.from_settings(settings.hours), window, channel, by, csat,
-                        settings.hours.timezone)
+    return build_report(rows, hours, window, channel, by, csat, settings.hours.timezone)
 
 
 def hours_of(delta: timedelta | None) -> float | None:

@@ -25,12 +25,13 @@ class ConversationRow:
 
 @dataclass(frozen=True)
 class MessageCount:
-    """How many messages of one direction and kind arrived in one 15-minute slot, per channel and tag set."""
+    """How many messages of one direction and kind arrived: in one slot of time (an hour, or a quarter hour where
+    the desk's zone needs it), or, for --by channel or tag, on one channel with one set of tags."""
 
-    slot: datetime
     direction: str
     kind: str
     count: int
+    slot: datetime | None = None
     channel: str = ""  # "" for machine mail that belongs to no conversation
     tags: tuple[str, ...] = ()
 
@@ -66,7 +67,8 @@ class ReportRows:
     """Everything the computation needs, fetched in a handful of aggregate queries."""
 
     conversations: list[ConversationRow] = field(default_factory=list)
-    messages: list[MessageCount] = field(default_factory=list)
+    messages: list[MessageCount] = field(default_factory=list)  # by slot of time
+    by_group: list[MessageCount] | None = None  # by channel and tags, when the report is split by them
     skipped: list[SkippedAcknowledgement] = field(default_factory=list)
     failed_acknowledgements: int = 0
     known_issues: list[KnownIssueRow] = field(default_factory=list)

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from gateway.autoreply.hours import SupportHours
 from gateway.models import Direction
+from gateway.reports.metrics import BusinessTimes
 from gateway.reports.rows import ConversationRow, KnownIssueRow, MessageCount, SkippedAcknowledgement
 from gateway.reports.suppression import reason_of
 
 # Upper bounds of the first-response buckets, in business hours; the last bucket is open.
-BUCKETS: tuple[tuple[str, timedelta], ...] = (
-    ("< 1h", timedelta(hours=1)), ("1-2h", timedelta(hours=2)), ("2-4h", timedelta(hours=4)),
-    ("4-8h", timedelta(hours=8)), ("8-16h", timedelta(hours=16)), ("16-40h", timedelta(hours=40)))
+BUCKETS: tuple[tuple[str, float], ...] = (("< 1h", 3600), ("1-2h", 2 * 3600), ("2-4h", 4 * 3600), ("4-8h", 8 * 3600),
+                                          ("8-16h", 16 * 3600), ("16-40h", 40 * 3600))
 LAST_BUCKET = "40h +"
 MACHINE_KINDS = ("auto_reply", "bounce", "bulk", "feedback_report")
 
@@ -26,12 +25,11 @@ class Bucket:
     count: int
 
 
-def first_response_histogram(conversations: Sequence[ConversationRow], hours: SupportHours) -> list[Bucket]:
+def first_response_histogram(business: BusinessTimes) -> list[Bucket]:
     """How many first replies took how long, in business hours."""
     counts = Counter[str]()
-    for c in conversations:
-        if c.first_response_at is not None:
-            took = hours.between(c.created_at, c.first_response_at)
+    for took, _ in business.values():
+        if took is not None:
             counts[next((label for label, bound in BUCKETS if took < bound), LAST_BUCKET)] += 1
     return [Bucket(label, counts[label]) for label in (*(b[0] for b in BUCKETS), LAST_BUCKET)]
 
@@ -40,7 +38,7 @@ def busiest_hours(messages: Sequence[MessageCount], hours: SupportHours) -> list
     """Customer messages by weekday (Monday first) and hour on the desk's clock: when demand arrives."""
     grid = [[0] * 24 for _ in range(7)]
     for m in messages:
-        if m.direction == Direction.IN and m.kind == "customer":
+        if m.direction == Direction.IN and m.kind == "customer" and m.slot is not None:
             local = hours.local(m.slot)
             grid[local.weekday()][local.hour] += m.count
     return grid
