@@ -64,7 +64,7 @@ def report(config: ConfigOption = None, json_: JsonOption = False,
         for metrics in found.groups if found.by is None else [*found.groups, found.total]:
             writer.writerow(csv_cell(c.value(metrics)) for c in COLUMNS)
     else:
-        print_report(found, Console(markup=False, highlight=False))
+        print_report(found, Console(markup=False, highlight=False, soft_wrap=True))
         if html is not None:
             typer.echo(f"\nwrote {html}")
 

@@ -69,7 +69,7 @@ def status(config: ConfigOption = None, json_: JsonOption = False) -> None:
         typer.echo(json.dumps({"running": found.running, **asdict(found)}, default=datetime.isoformat,
                               ensure_ascii=False))
     else:
-        console = Console(markup=False, highlight=False)
+        console = Console(markup=False, highlight=False, soft_wrap=True)
         for text, style in _lines(found, now):
             console.print(text, style=style)
     if not found.running:
