@@ -17,18 +17,18 @@ class Column:
     title: str  # the terminal and HTML header
     value: Callable[[Metrics], Value]
     share: bool = False  # a fraction, shown to people as a percentage
-    brief: bool = False  # in the terminal's narrow table
+    brief: str = ""  # its header in the terminal's narrow table; "" leaves it out there
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("group", "group", lambda m: m.group, brief=True),
-    Column("new_conversations", "new conversations", lambda m: m.new_conversations, brief=True),
-    Column("messages_in", "messages in", lambda m: m.messages_in, brief=True),
-    Column("messages_out", "replies out", lambda m: m.messages_out, brief=True),
+    Column("group", "group", lambda m: m.group, brief="GROUP"),
+    Column("new_conversations", "new conversations", lambda m: m.new_conversations, brief="NEW"),
+    Column("messages_in", "messages in", lambda m: m.messages_in, brief="IN"),
+    Column("messages_out", "replies out", lambda m: m.messages_out, brief="OUT"),
     Column("first_response_business_median_h", "first reply, median (business)",
-           lambda m: m.first_response_business.median, brief=True),
+           lambda m: m.first_response_business.median, brief="REPLY MEDIAN"),
     Column("first_response_business_p90_h", "first reply, p90 (business)", lambda m: m.first_response_business.p90,
-           brief=True),
+           brief="REPLY P90"),
     Column("first_response_wall_median_h", "first reply, median (clock)", lambda m: m.first_response_wall.median),
     Column("first_response_wall_p90_h", "first reply, p90 (clock)", lambda m: m.first_response_wall.p90),
     Column("answered", "answered", lambda m: m.first_response_wall.count),
@@ -36,11 +36,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("resolved", "resolved", lambda m: m.resolved),
     Column("resolution_business_median_h", "resolution, median (business)", lambda m: m.resolution_business.median),
     Column("resolution_wall_median_h", "resolution, median (clock)", lambda m: m.resolution_wall.median,
-           brief=True),
-    Column("exchanges_median", "exchanges per resolved, median", lambda m: m.exchanges_median, brief=True),
+           brief="RESOLVED"),
+    Column("exchanges_median", "exchanges per resolved, median", lambda m: m.exchanges_median, brief="EXCH"),
     Column("exchanges_mean", "exchanges per resolved, mean", lambda m: m.exchanges_mean),
     Column("reopened", "reopened", lambda m: m.reopened),
-    Column("reopened_share", "reopened share", lambda m: m.reopened_share, share=True, brief=True),
+    Column("reopened_share", "reopened share", lambda m: m.reopened_share, share=True, brief="REOPEN"),
     Column("acknowledgements", "auto-replies sent", lambda m: m.acknowledgements),
     Column("not_acknowledged", "auto-replies not sent", lambda m: m.not_acknowledged),
 )

@@ -87,8 +87,8 @@ def _conversations(tx: Session, window: Window, channel: str | None,
         .where(_cohort(window, channel), col(Note.kind) == "reopened").distinct()).all())
     rows = tx.exec(
         select(Conversation.id, Conversation.created_at, Conversation.channel, Conversation.status,
-               cast(Conversation.tags, String), Conversation.first_response_at, Conversation.resolved_at, Customer.partner,
-               Customer.address)
+               cast(Conversation.tags, String), Conversation.first_response_at, Conversation.resolved_at,
+               Customer.partner, Customer.address)
         .outerjoin(Customer, col(Conversation.customer_id) == col(Customer.id)).where(_cohort(window, channel))
     ).all()
     return [ConversationRow(cid, created, chan, status, _tags(tags), bool(partner) or bool(address and is_partner(
@@ -147,7 +147,8 @@ def _agents(tx: Session, window: Window, channel: str | None) -> list[AgentRow]:
                .where(col(Message.direction) == Direction.OUT, col(Message.kind) == "agent_reply",
                       col(Message.created_at) >= window.since, col(Message.created_at) < window.until)
                .group_by(col(Agent.address)))
-    resolved = (select(Agent.address, func.count()).select_from(Conversation).join(Agent, col(Agent.id) == Conversation.assignee_id)
+    resolved = (select(Agent.address, func.count()).select_from(Conversation)
+                .join(Agent, col(Agent.id) == Conversation.assignee_id)
                 .where(_cohort(window, channel), col(Conversation.status) == Status.RESOLVED)
                 .group_by(col(Agent.address)))
     if channel:

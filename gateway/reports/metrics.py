@@ -138,8 +138,9 @@ def measure(group: str, conversations: Sequence[ConversationRow], messages: Sequ
         waiting=sum(1 for c in conversations if c.first_response_at is None and c.status != Status.RESOLVED),
         resolved=len(resolved),
         resolution_business=spread(business[c.id][1] for c in resolved),  # type: ignore[misc]
-        resolution_wall=spread((c.resolved_at - c.created_at).total_seconds() for c in resolved),  # type: ignore[operator]
-        exchanges_median=statistics.median(exchanges) if exchanges else None,
+        resolution_wall=spread((c.resolved_at - c.created_at).total_seconds()  # type: ignore[operator]
+                               for c in resolved),
+        exchanges_median=float(statistics.median(exchanges)) if exchanges else None,
         exchanges_mean=statistics.fmean(exchanges) if exchanges else None,
         reopened=reopened, reopened_share=reopened / ever_resolved if ever_resolved else None,
         acknowledgements=count(Direction.OUT, "acknowledgement"), not_acknowledged=len(skipped))

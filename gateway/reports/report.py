@@ -44,9 +44,9 @@ def build_report(rows: ReportRows, hours: SupportHours, window: Window, channel:
     business = business_times(rows.conversations, hours, window)
 
     def grouped(key: GroupBy | None) -> list[Metrics]:
-        split = key in (GroupBy.TAG, GroupBy.CHANNEL) and rows.by_group is not None
-        messages = rows.by_group if split else rows.messages
-        return grouped_metrics(rows.conversations, messages, rows.skipped, key, hours, window, business)  # type: ignore[arg-type]
+        split = rows.by_group if key in (GroupBy.TAG, GroupBy.CHANNEL) else None
+        messages = split if split is not None else rows.messages
+        return grouped_metrics(rows.conversations, messages, rows.skipped, key, hours, window, business)
 
     total, weeks = grouped(None)[0], grouped(GroupBy.WEEK)
     groups = [total] if by is None else weeks if by is GroupBy.WEEK else grouped(by)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from gateway.autoreply.hours import SupportHours
 from gateway.models import Direction
@@ -62,7 +63,7 @@ class KnownIssueSummary:
     """One known issue: its conversations in the window, how many came after it was known, how many partners'."""
 
     name: str
-    known_since: str
+    known_since: datetime
     conversations: int
     already_known: int
     partners: int
@@ -89,7 +90,7 @@ def known_issues(conversations: Sequence[ConversationRow], issues: Sequence[Know
     summaries = []
     for issue in sorted(issues, key=lambda i: i.created_at):
         about = [c for c in conversations if issue.name in c.tags]
-        summaries.append(KnownIssueSummary(issue.name, issue.created_at.isoformat(timespec="minutes"), len(about),
+        summaries.append(KnownIssueSummary(issue.name, issue.created_at, len(about),
                                            sum(1 for c in about if c.created_at > issue.created_at),
                                            sum(1 for c in about if c.partner)))
     segments = []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 240, 44, 46, 12
+WIDTH, HEIGHT, LEFT, RIGHT, BOTTOM, TOP = 720, 240, 44, 32, 46, 12
 HEAT = "#1f6feb"
 
 
@@ -30,14 +31,15 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series]) -> st
     top = max([1, *(v for s in series for v in s.values)])
     ticks = _ticks(top)
     scale = (HEIGHT - BOTTOM - TOP) / ticks[-1]
-    band = (WIDTH - LEFT) / max(len(labels), 1)
+    band = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
     bar = band * 0.8 / max(len(series), 1)
-    every = max(1, round(len(labels) / 12))  # Keep axis labels from overlapping on long windows.
+    # Label every n-th bar group, so labels never overlap (about 6.6 px a character at 11 px).
+    every = max(1, math.ceil(max((len(label) for label in labels), default=0) * 6.6 / (band * 0.95)))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'aria-label="{escape(title)}" class="chart">']
     for tick in ticks:
         y = HEIGHT - BOTTOM - tick * scale
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
                      f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
     for i, label in enumerate(labels):
         x0 = LEFT + i * band + band * 0.1

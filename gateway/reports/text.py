@@ -28,11 +28,18 @@ def print_report(report: Report, console: Console) -> None:
             console.print(f"{column.title:<32} {human(column.value(report.total), column.share)}")
     else:
         brief = [c for c in COLUMNS if c.brief]
-        table = Table(*(c.title.upper() if c.key != "group" else report.by.value.upper() for c in brief), box=None)
+        table = Table(box=None, pad_edge=False)
+        for column in brief:
+            if column.key == "group":  # A week or tag cut short is useless: it never wraps.
+                table.add_column(report.by.value.upper(), no_wrap=True, min_width=10)
+            else:
+                table.add_column(column.brief, justify="right")
         for metrics in [*report.groups, report.total]:
             table.add_row(*(human(c.value(metrics), c.share) for c in brief))
         console.print(table)
-        console.print("(the last row is all of them; --json, --csv and --html have every column)")
+        console.print("NEW conversations; IN from customers; OUT replies to them; first REPLY in business hours; "
+                      "RESOLVED in (median, clock); EXCHanges per resolved; REOPENed share. The last row is all of "
+                      "them; --json, --csv and --html have every column.")
     _auto_replies(report.auto_replies, console)
     console.print()
     if report.csat is None:
@@ -65,8 +72,9 @@ def _tags_and_issues(report: Report, console: Console) -> None:
     tags = ", ".join(f"{t.tag} {t.conversations} ({t.share:.0%})" for t in report.top_tags)
     console.print(f"Top tags: {tags or 'none'}")
     for issue in report.known_issues:
-        console.print(f"Known issue {issue.name} (known since {issue.known_since} UTC): {issue.conversations} "
-                      f"conversations, {issue.already_known} after it was known, {issue.partners} from partners")
+        console.print(f"Known issue {issue.name} (known since {issue.known_since:%Y-%m-%d %H:%M} UTC): "
+                      f"{issue.conversations} conversations, {issue.already_known} after it was known, "
+                      f"{issue.partners} from partners")
     for s in report.segments:
         console.print(f"Already-known issues, {s.segment}: {s.already_known} of {s.conversations} conversations "
                       f"({human(s.share, True)})")

@@ -57,7 +57,7 @@ def test_report_sections_auto_replies_tags_known_issues_and_busiest_hours(known_
                                     "machine_mail": 1}
     assert [(t["tag"], t["conversations"]) for t in data["top_tags"]] == [("login", 3), ("outage-x", 2),
                                                                           ("billing", 1)]
-    assert data["known_issues"] == [{"name": "outage-x", "known_since": "2026-03-08T12:00+00:00",
+    assert data["known_issues"] == [{"name": "outage-x", "known_since": "2026-03-08T12:00:00+00:00",
                                      "conversations": 2, "already_known": 1, "partners": 1}]
     assert data["segments"] == [
         {"segment": "partners", "conversations": 1, "already_known": 0, "share": 0.0},
