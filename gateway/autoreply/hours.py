@@ -45,7 +45,7 @@ class SupportHours:
         """True when `at` falls inside an opening span of a day that is not a holiday or closed date."""
         at = _utc(at)
         day = self.local(at).date()
-        return any(start <= at < end for d in (day - timedelta(days=1), day) for start, end in self.open_intervals(d))
+        return any(start <= at < end for d in (day - timedelta(days=1), day) for start, end in self._intervals(d))
 
     def closed_reason(self, at: datetime) -> tuple[str, str]:
         """Why we are closed ("weekend", "holiday", "evening", "night", "closed") and the holiday's name;
@@ -93,7 +93,7 @@ class SupportHours:
         start, end = _utc(start), _utc(end)
         total, day, last = timedelta(0), self.local(start).date() - timedelta(days=1), self.local(end).date()
         while start < end and day <= last:
-            total += sum((min(c, end) - max(o, start) for o, c in self.open_intervals(day) if o < end and c > start),
+            total += sum((min(c, end) - max(o, start) for o, c in self._intervals(day) if o < end and c > start),
                          timedelta(0))
             day += timedelta(days=1)
         return total
@@ -119,6 +119,10 @@ class SupportHours:
         return f"UTC{sign}{minutes // 60:02d}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
 
     def open_intervals(self, day: date) -> list[Interval]:
+        """One local day's open intervals in UTC, for callers summing many spans; shared, so read them only."""
+        return self._intervals(day)
+
+    def _intervals(self, day: date) -> list[Interval]:
         """The open intervals of one local day in UTC; none on a holiday or closed date."""
         found = self._days.get(day)
         if found is not None:
@@ -138,7 +142,7 @@ class SupportHours:
         """Open intervals that end after `at`, in order; ValueError after SEARCH_DAYS days without any."""
         day, idle = self.local(at).date() - timedelta(days=1), 0
         while idle < SEARCH_DAYS:
-            found = [(start, end) for start, end in self.open_intervals(day) if end > at]
+            found = [(start, end) for start, end in self._intervals(day) if end > at]
             idle = 0 if found else idle + 1
             yield from found
             day += timedelta(days=1)
