@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -16,11 +17,17 @@ from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.known_issues import conversations_by_id, mark_known_issue
 from gateway.models import Conversation
-from gateway.related import Related, related
+from gateway.store import Store
+
+if TYPE_CHECKING:
+    from gateway.related import Related
 
 
 def show_related(settings: Settings, ref: str, days: int, min_score: float, limit: int, as_json: bool,
                  known_issue: str | None) -> None:
+    # Here: quote cutting and the word lists cost every other command 0.2 s of start-up.
+    from gateway.related import related
+
     store = open_store(settings)
     with store.reading() as tx:
         around = tx.exec(select(Conversation).where(Conversation.ref == ref.upper())).first()
@@ -47,7 +54,7 @@ def show_related(settings: Settings, ref: str, days: int, min_score: float, limi
     console.print(table)
 
 
-def _mark(store, name: str, around: Conversation, found: list[Related]) -> None:  # type: ignore[no-untyped-def]
+def _mark(store: Store, name: str, around: Conversation, found: list[Related]) -> None:
     with store.transaction() as tx:
         group = conversations_by_id(tx, [around.id, *(r.conversation_id for r in found)])  # type: ignore[list-item]
         try:

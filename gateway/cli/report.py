@@ -24,9 +24,9 @@ from gateway.reports.window import report_window
 
 def report(config: ConfigOption = None, json_: JsonOption = False,
            since: Annotated[str | None, typer.Option(
-               help="Start: 30d (ago), today, 2026-03-01 or \"2026-03-01 14:00\" ([hours] timezone) "
-                    "[default: 30 days before --until].", show_default=False)] = None,
-           until: Annotated[str | None, typer.Option(help="End (not included), same forms [default: now].",
+               help="Start: 30d (ago), today, 2026-03-01 or \"2026-03-01 14:00\" (in the \\[hours] time zone). "
+                    "Default: 30 days before --until.", show_default=False)] = None,
+           until: Annotated[str | None, typer.Option(help="End (not included), same forms. Default: now.",
                                                      show_default=False)] = None,
            channel: Annotated[str | None, typer.Option(help="Only this channel, e.g. billing@example.com.")] = None,
            by: Annotated[GroupBy | None, typer.Option(help="One row per tag, channel or week.")] = None,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConversationRow:
     """One conversation opened in the window, with what the report measures about it."""
 
@@ -23,7 +23,7 @@ class ConversationRow:
     reopened: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MessageCount:
     """How many messages of one direction and kind arrived: in one slot of time (an hour, or a quarter hour where
     the desk's zone needs it), or, for --by channel or tag, on one channel with one set of tags."""

@@ -97,3 +97,9 @@ def test_status_of_a_real_daemon_running_and_after_sigterm(database_url, store, 
     assert "serve pid" in result.output and "stopped cleanly" in result.output
     with store.reading() as tx:
         assert {p.state for p in processes(tx, utc_now())} == {"stopped"}
+
+
+@pytest.mark.parametrize("command", [["status", "--since", "1d"], ["doctor", "--verbose"]])
+def test_an_unknown_option_is_a_usage_error_with_exit_2(env, command):
+    result = runner.invoke(app, command, env=env)
+    assert result.exit_code == 2 and "No such option" in result.output and "Traceback" not in result.output
