@@ -16,7 +16,7 @@ from gateway.cli import app
 from gateway.clock import utc_now
 from gateway.heartbeat import Beats, processes
 from gateway.inbound.accept import Envelope, accept
-from gateway.models import Heartbeat, Note, OutboxItem, OutboxStatus, RawMessage, RawState
+from gateway.models import Heartbeat, Note, OutboxItem, RawMessage, RawState
 from gateway.status import gather_status
 from tests.helpers import deliver, make_mail
 from tests.test_daemon import Daemon
