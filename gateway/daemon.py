@@ -12,6 +12,7 @@ import signal
 from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.errors import ConfigError
+from gateway.heartbeat import Beats
 from gateway.inbound.accept import GroupCommitter
 from gateway.inbound.imap_loop import ImapIntake
 from gateway.outbound.dkim import load_key
@@ -92,6 +93,7 @@ async def _serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    beating = asyncio.create_task(Beats(store, "serve", f"SMTP {settings.smtp.host}:{settings.smtp.port}").run(stop))
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=1.0)
@@ -103,6 +105,7 @@ async def _serve(settings: Settings) -> None:
     await web.stop()
     committer.close()
     workers.stop()
+    await beating
     store.dispose()
     log.info("stopped")
 

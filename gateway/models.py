@@ -131,6 +131,8 @@ class Participant(SQLModel, table=True):
 class Message(SQLModel, table=True):
     """One parsed mail in or out; `message_key` (normalised Message-ID or content hash) is unique."""
 
+    # Reports count messages from this index alone, never reading a message's text.
+    __table_args__ = (Index("ix_message_report", "conversation_id", "direction", "kind", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     raw_id: int | None = Field(default=None, foreign_key="raw_message.id")
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
@@ -188,6 +190,7 @@ class OutboxItem(SQLModel, table=True):
 class Note(SQLModel, table=True):
     """Something internal recorded on a conversation (delivery problems, system events)."""
 
+    __table_args__ = (Index("ix_note_kind_created", "kind", "created_at"),)
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     created_at: datetime
@@ -316,3 +319,31 @@ class Survey(SQLModel, table=True):
     comment: str = Field(default="", sa_type=Text)
     rated_at: datetime | None = None
     rated_via: str = Field(default="", sa_type=String(10))  # "web" or "mail"
+
+
+class KnownIssue(SQLModel, table=True):
+    """A problem many customers write about, named by an admin; its conversations carry the name as a tag."""
+
+    __tablename__ = "known_issue"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=String(50), unique=True)
+    # When it became known: conversations opened later with this tag were about an already-known issue.
+    created_at: datetime
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+
+
+class Heartbeat(SQLModel, table=True):
+    """One gateway process as it last reported itself; `gateway status` reads these rows."""
+
+    __table_args__ = (Index("ix_heartbeat_beat", "beat_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(sa_type=String(255))
+    pid: int
+    role: str = Field(sa_type=String(20))  # "serve" (the SMTP listener) or "workers"
+    detail: str = Field(default="", sa_type=String(200))
+    started_at: datetime
+    beat_at: datetime
+    stopped_at: datetime | None = None
+    # The newest ERROR logged by this process, so `gateway status` can say what last went wrong.
+    last_error: str = Field(default="", sa_type=Text)
+    last_error_at: datetime | None = None

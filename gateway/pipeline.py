@@ -25,7 +25,7 @@ from gateway.decision import Context, ConversationView
 from gateway.errors import StorageError
 from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
-from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
+from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Note, Participant,
                             RawMessage, RawState, Status)
 from gateway.reply_token import new_ref
 from gateway.rules import decide
@@ -188,6 +188,10 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     survey_reply = find_survey_reply(tx, msg, now) if sender.is_customer and not is_new else None
     # A rating in reply to our survey is an answer, not a request: the conversation stays resolved.
     if survey_reply is None and (match.reopen or (sender.is_customer and conversation.status == Status.PENDING)):
+        if conversation.status == Status.RESOLVED:
+            # Kept as an event: `gateway report` counts how often a resolution did not hold.
+            tx.add(Note(conversation_id=conversation.id, created_at=now, kind="reopened", author=sender.address,
+                        body="Reopened by the customer's reply."))
         # The customer answered: it needs a person again.
         previous = conversation.status
         conversation.status, conversation.resolved_at = Status.OPEN, None

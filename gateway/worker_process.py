@@ -10,6 +10,7 @@ from multiprocessing.synchronize import Event
 
 from gateway.clock import utc_now
 from gateway.config import Settings
+from gateway.heartbeat import INTERVAL, Beats
 from gateway.logs import setup_logging
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.transport import SmtpTransport
@@ -49,14 +50,19 @@ def run_workers(settings: Settings, secret: str, wake: Event, stop: Event, paren
     sender = Worker("sender", outbox_sender.run_once)
     processor = Worker("processor", Processor(rt, on_processed=sender.wake.set).run_once, wake=wake)
     scheduler = Worker("scheduler", Scheduler(rt).run_once, idle=15.0)
+    beats = Beats(store, "workers")
+    heartbeat = Worker("heartbeat", beats.run_once, idle=INTERVAL.total_seconds())
     processor.start()
     sender.start()
     scheduler.start()
+    heartbeat.start()
     while not stop.wait(1.0):
         if os.getppid() != parent:
             break
     processor.stop()
     scheduler.stop()
     sender.stop()
+    heartbeat.stop()
+    beats.stopped()
     outbox_sender.transport.close()
     store.dispose()

@@ -32,6 +32,8 @@ class SupportHours:
     closed_dates: frozenset[date] = frozenset()
     # Public holidays, date -> name; the holidays package fills in each year when first asked.
     public: Mapping[date, str] = field(default_factory=dict, compare=False)
+    # Each local day's open intervals, computed once: a report measures a year of conversations day by day.
+    _days: dict[date, list[Interval]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: HoursSettings) -> SupportHours:
@@ -116,15 +118,25 @@ class SupportHours:
         sign, minutes = ("-" if offset < timedelta(0) else "+"), abs(int(offset.total_seconds())) // 60
         return f"UTC{sign}{minutes // 60:02d}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
 
+    def open_intervals(self, day: date) -> list[Interval]:
+        """One local day's open intervals in UTC, for callers summing many spans; shared, so read them only."""
+        return self._intervals(day)
+
     def _intervals(self, day: date) -> list[Interval]:
         """The open intervals of one local day in UTC; none on a holiday or closed date."""
+        found = self._days.get(day)
+        if found is not None:
+            return found
         if day in self.closed_dates or day in self.public:
-            return []
-        midnight = datetime.combine(day, time(), self.zone)
-        # Adding to an aware datetime moves the wall clock, so 09:00 stays 09:00 on the day DST changes.
-        spans = [((midnight + timedelta(minutes=s)).astimezone(UTC), (midnight + timedelta(minutes=e)).astimezone(UTC))
-                 for s, e in self.week[day.weekday()]]
-        return [(start, end) for start, end in spans if start < end]
+            found = []
+        else:
+            midnight = datetime.combine(day, time(), self.zone)
+            # Adding to an aware datetime moves the wall clock, so 09:00 stays 09:00 on the day DST changes.
+            spans = [((midnight + timedelta(minutes=s)).astimezone(UTC),
+                      (midnight + timedelta(minutes=e)).astimezone(UTC)) for s, e in self.week[day.weekday()]]
+            found = [(start, end) for start, end in spans if start < end]
+        self._days[day] = found
+        return found
 
     def _open_from(self, at: datetime) -> Iterator[Interval]:
         """Open intervals that end after `at`, in order; ValueError after SEARCH_DAYS days without any."""

@@ -6,7 +6,8 @@ import sys
 
 import typer
 
-from gateway.cli import agents, conversations, doctor, export, incidents, lifecycle, quarantine, surveys, templates
+from gateway.cli import (agents, conversations, doctor, export, incidents, lifecycle, quarantine, report, status,
+                         surveys, templates)
 from gateway.errors import GatewayError
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True,
@@ -14,6 +15,8 @@ app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_comp
 lifecycle.register(app)
 export.register(app)
 doctor.register(app)
+report.register(app)
+status.register(app)
 app.add_typer(conversations.app, name="conversations")
 app.add_typer(agents.app, name="agents")
 app.add_typer(quarantine.app, name="quarantine")

@@ -12,6 +12,7 @@ from rich.text import Text
 from sqlmodel import col, func, select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.cli.related import show_related
 from gateway.clock import utc_now
 from gateway.errors import GatewayError
 from gateway.merge import merge as merge_conversations
@@ -106,3 +107,18 @@ def merge(ref: Annotated[str, typer.Argument(help="The conversation to fold in, 
         except GatewayError as exc:
             fail(str(exc))
     typer.echo(f"merged {ref.upper()} into {into.upper()}")
+
+
+@app.command()
+def related(ref: Annotated[str, typer.Argument(help="The conversation's reference, e.g. K7Q2M9XA.")],
+            config: ConfigOption = None, json_: JsonOption = False,
+            days: Annotated[int, typer.Option(min=1, help="Look this many days before and after it.")] = 30,
+            min_score: Annotated[float, typer.Option(min=0.0, max=1.0, help="How alike, 0 to 1.")] = 0.25,
+            limit: Annotated[int, typer.Option(min=1, help="At most this many, most alike first.")] = 20,
+            known_issue: Annotated[str | None, typer.Option(
+                help="Tag REF and every conversation listed with this name, as a known issue.")] = None) -> None:
+    """Conversations from other customers about the same thing, by how alike their first messages read.
+
+    Example: gateway conversations related K7Q2M9XA --known-issue export-timeout
+    """
+    show_related(settings_from(config), ref, days, min_score, limit, json_, known_issue)

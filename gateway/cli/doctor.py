@@ -9,13 +9,19 @@ from rich.console import Console
 
 from gateway.cli.common import ConfigOption, JsonOption, settings_from
 from gateway.health import Check, run_checks
+from gateway.health.config import check_config
 from gateway.health.database import check_database
 from gateway.health.dkim import check_dkim
+from gateway.health.disk import check_disk
 from gateway.health.imap import check_imap
+from gateway.health.relay import check_relay
+from gateway.health.smtp_listen import check_smtp_listen
 from gateway.health.surveys import check_survey_links
+from gateway.health.templates import check_templates
 
 # The order they print in: the config loaded (or settings_from already failed in one line), then the store.
-CHECKS: tuple[Check, ...] = (check_database, check_imap, check_dkim, check_survey_links)
+CHECKS: tuple[Check, ...] = (check_config, check_database, check_disk, check_smtp_listen, check_relay, check_imap,
+                             check_dkim, check_templates, check_survey_links)
 
 
 def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
@@ -25,10 +31,13 @@ def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
     """
     settings = settings_from(config)
     findings = run_checks(settings, CHECKS)
-    console = Console(markup=False, highlight=False)
+    # One line per check, however narrow the terminal or pipe: a fix cut in two is hard to copy.
+    console = Console(markup=False, highlight=False, soft_wrap=True)
     for finding in findings:
         if json_:
             typer.echo(json.dumps(finding.__dict__, ensure_ascii=False))
+        elif finding.warning:
+            console.print(f"warn  {finding.check}: {finding.detail}; fix: {finding.fix}", style="yellow")
         elif finding.ok:
             console.print(f"ok    {finding.check}: {finding.detail}", style="green")
         else:

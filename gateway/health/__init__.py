@@ -16,6 +16,8 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
+    # Fine to run with, but worth a look (an example domain, no admins): printed, never a failure.
+    warning: bool = False
 
 
 Check = Callable[[Settings], Iterable[Finding]]

@@ -1,0 +1,133 @@
+"""Each doctor check against the real thing: real sockets, real SMTP servers with and without STARTTLS."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from gateway.config import Settings, replace
+from gateway.health.config import check_config
+from gateway.health.disk import check_disk
+from gateway.health.relay import check_relay
+from gateway.health.smtp_listen import check_smtp_listen
+from gateway.health.templates import check_templates
+from gateway.models import TemplateVersion
+from tests.conftest import SinkHandler
+from tests.helpers import FixedClock, free_port
+
+
+def lines(findings) -> list[tuple[str, str]]:
+    return [("warn" if f.warning else "ok" if f.ok else "FAIL", f.detail) for f in findings]
+
+
+def test_config_warns_about_example_values_and_a_weak_secret():
+    found = lines(check_config(replace(Settings(), mail={"secret": "secret"})))
+    assert found[0][0] == "ok" and found[0][1].startswith("loaded")
+    assert [level for level, _ in found[1:]] == ["warn", "warn", "warn"]
+    assert "example.com" in found[1][1] and "well-known word" in found[2][1] and "admins" in found[3][1]
+
+
+def test_a_real_looking_config_has_no_warnings():
+    settings = replace(Settings(), mail={"domain": "acme.test", "addresses": ("help@acme.test",),
+                                         "admins": ("ops@acme.test",), "secret": "x" * 40})
+    assert [level for level, _ in lines(check_config(settings))] == ["ok"]
+
+
+def test_smtp_listen_on_a_free_port_is_fine(settings):
+    (finding,) = check_smtp_listen(replace(settings, smtp={"port": free_port()}))
+    assert finding.ok and "free" in finding.detail
+
+
+def test_smtp_listen_recognises_our_own_gateway_on_the_port(settings, smtp_gateway):
+    (finding,) = check_smtp_listen(replace(settings, smtp={"port": smtp_gateway.port}))
+    assert finding.ok and "our gateway is listening" in finding.detail
+
+
+def test_smtp_listen_names_another_program_on_the_port(settings):
+    other = Controller(SinkHandler(), hostname="127.0.0.1", port=free_port(), ident="Postfix")
+    other.start()
+    try:
+        (finding,) = check_smtp_listen(replace(settings, smtp={"port": other.port}))
+    finally:
+        other.stop()
+    assert not finding.ok and "taken by another program" in finding.detail and "Postfix" in finding.detail
+    assert "[smtp] port" in finding.fix
+
+
+def test_smtp_listen_on_an_address_this_machine_lacks_fails_with_the_fix(settings):
+    (finding,) = check_smtp_listen(replace(settings, smtp={"host": "192.0.2.1", "port": free_port()}))
+    assert not finding.ok and "[smtp] host" in finding.fix
+
+
+def test_relay_that_answers_is_fine(settings, relay_sink):
+    (finding,) = check_relay(replace(settings, relay={"port": relay_sink.port}))
+    assert finding.ok and not finding.warning and "answers" in finding.detail
+
+
+def test_relay_that_nobody_listens_on_fails_with_the_fix(settings):
+    (finding,) = check_relay(replace(settings, relay={"port": free_port()}))
+    assert not finding.ok and "cannot reach" in finding.detail and "outbox" in finding.fix
+
+
+@pytest.fixture
+def tls_relay(tls_files):
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*tls_files)
+    controller = Controller(SinkHandler(), hostname="127.0.0.1", port=free_port(), tls_context=context)
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+def test_relay_starttls_verified_with_the_configured_ca(settings, tls_relay, tls_files):
+    relay = {"port": tls_relay.port, "starttls": True, "ca_file": tls_files[0]}
+    (finding,) = check_relay(replace(settings, relay=relay))
+    assert finding.ok and "STARTTLS verified" in finding.detail
+
+
+def test_relay_certificate_not_trusted_without_the_ca(settings, tls_relay):
+    (finding,) = check_relay(replace(settings, relay={"port": tls_relay.port, "starttls": True}))
+    assert not finding.ok and "not trusted" in finding.detail and "[relay] ca_file" in finding.fix
+
+
+def test_relay_without_starttls_when_it_is_required(settings, relay_sink):
+    (finding,) = check_relay(replace(settings, relay={"port": relay_sink.port, "starttls": True}))
+    assert not finding.ok and "does not offer STARTTLS" in finding.detail
+
+
+def test_relay_ca_file_that_does_not_exist(settings, relay_sink, tmp_path):
+    relay = {"port": relay_sink.port, "starttls": True, "ca_file": str(tmp_path / "nope.pem")}
+    (finding,) = check_relay(replace(settings, relay=relay))
+    assert not finding.ok and "does not exist" in finding.detail
+
+
+def test_templates_shipped_are_valid(settings, store):
+    (finding,) = check_templates(settings)
+    assert finding.ok and "templates valid" in finding.detail
+
+
+def test_a_saved_template_that_no_longer_validates_is_named_with_the_fix(settings, store):
+    with store.transaction() as tx:
+        tx.add(TemplateVersion(name="acknowledgement", version=1, subject="Re: {{ subject }}",
+                               text="Hello {{ nickname }}", created_at=FixedClock()()))
+    found = [f for f in check_templates(settings) if not f.ok]
+    assert len(found) == 1 and found[0].detail.startswith("acknowledgement (database version 1")
+    assert "'nickname' is not a variable" in found[0].detail and "rollback acknowledgement 0" in found[0].fix
+
+
+def test_disk_space_is_reported_for_the_store(settings, store):
+    (finding,) = check_disk(settings)
+    assert finding.ok and "GiB free" in finding.detail
+
+
+def test_too_little_disk_space_fails_and_little_warns(settings, store, monkeypatch):
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr("shutil.disk_usage", lambda _path: usage(100 * 1024**3, 0, 512 * 1024**2))
+    (finding,) = check_disk(settings)
+    assert not finding.ok and "0.5 GiB free" in finding.detail
+    monkeypatch.setattr("shutil.disk_usage", lambda _path: usage(100 * 1024**3, 0, 3 * 1024**3))
+    (finding,) = check_disk(settings)
+    assert finding.ok and finding.warning
