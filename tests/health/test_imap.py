@@ -8,14 +8,17 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from tests.helpers import free_port
 from tests.servers.dovecot import PASSWORD, USER
 
 pytestmark = pytest.mark.integration
 
 
-def doctor(database_url, monkeypatch, *mailboxes: dict) -> tuple[int, list[dict]]:
+def doctor(database_url, monkeypatch, relay_sink, *mailboxes: dict) -> tuple[int, list[dict]]:
+    """Exit code and IMAP findings of `gateway doctor`, everything else it checks being healthy."""
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_IMAP_MAILBOX": json.dumps(list(mailboxes)),
+    env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_RELAY_PORT": str(relay_sink.port),
+           "GATEWAY_SMTP_PORT": str(free_port()), "GATEWAY_IMAP_MAILBOX": json.dumps(list(mailboxes)),
            "GATEWAY_IMAP_TIMEOUT": "5s", "GATEWAY_WEB_PUBLIC_URL": "https://support.example.com"}
     result = CliRunner().invoke(app, ["doctor", "--json"], env=env)
     return result.exit_code, [f for f in map(json.loads, result.output.splitlines()) if f["check"].startswith("imap")]
@@ -26,16 +29,18 @@ def box(dovecot, tls_files, **keys) -> dict:
             "password": PASSWORD, **keys}
 
 
-def test_a_healthy_mailbox_is_one_ok_line(store, database_url, dovecot, tls_files, monkeypatch):
-    code, findings = doctor(database_url, monkeypatch, box(dovecot, tls_files, after="move", move_to="Done"))
+def test_a_healthy_mailbox_is_one_ok_line(store, database_url, relay_sink, dovecot, tls_files, monkeypatch):
+    code, findings = doctor(database_url, monkeypatch, relay_sink,
+                            box(dovecot, tls_files, after="move", move_to="Done"))
     assert code == 0
     [finding] = findings
     assert finding["ok"] and "logged in, 0 message(s) in INBOX" in finding["detail"]
     assert "IDLE" in finding["detail"] and "Done (created on first use)" in finding["detail"]
 
 
-def test_each_broken_mailbox_is_one_line_with_its_fix(store, database_url, dovecot, tls_files, monkeypatch):
-    code, findings = doctor(database_url, monkeypatch,
+def test_each_broken_mailbox_is_one_line_with_its_fix(store, database_url, relay_sink, dovecot, tls_files,
+                                                      monkeypatch):
+    code, findings = doctor(database_url, monkeypatch, relay_sink,
                             box(dovecot, tls_files, password="wrong"),
                             box(dovecot, tls_files, folder="Support"),
                             box(dovecot, tls_files, port=1, user="other"))
@@ -49,6 +54,6 @@ def test_each_broken_mailbox_is_one_line_with_its_fix(store, database_url, dovec
     assert "there: INBOX" in findings[1]["detail"]
 
 
-def test_no_mailboxes_is_fine(store, database_url, monkeypatch):
-    code, findings = doctor(database_url, monkeypatch)
+def test_no_mailboxes_is_fine(store, database_url, relay_sink, monkeypatch):
+    code, findings = doctor(database_url, monkeypatch, relay_sink)
     assert code == 0 and findings[0]["detail"].startswith("no mailboxes configured")
