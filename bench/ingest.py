@@ -6,7 +6,10 @@ to its 250, and the gateway/sink ratio; for the gateway also the time from the l
 raw message is processed, the outbox rows queued, and the daemon's peak RSS (VmHWM). Every server
 runs in its own process on 127.0.0.1, with its files in a temporary directory removed at the end.
 
-Run:  /work/venv/bin/python bench/ingest.py [--messages 2000] [--connections 16]
+With --postgres URL (a scratch database, emptied first) it then runs 1, 2 and 3 gateways on PostgreSQL,
+the sessions spread evenly over them, in the same run and against the same sink.
+
+Run:  .venv/bin/python bench/ingest.py [--messages 2000] [--connections 16] [--postgres URL [--instances 3]]
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import shutil
 import signal
 import smtplib
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, text
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 HOST, SUPPORT, SEED = "127.0.0.1", "support@example.com", 20240601
@@ -179,15 +182,16 @@ def run_sink(port: int, out: str) -> None:
     controller.stop()
 
 
-def start_gateway(tmp: Path, port: int, relay_port: int) -> Proc:
-    """`gateway serve` on a copy of the default config with GATEWAY_* overrides; its output to gateway.log."""
+def start_gateway(tmp: Path, name: str, url: str, relay_port: int) -> tuple[Proc, int]:
+    """`gateway serve` on a copy of the default config with GATEWAY_* overrides; its output to NAME.log."""
     shutil.copy(Path(__file__).resolve().parents[1] / "gateway" / "default_config.toml", tmp / "gateway.toml")
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env.update(GATEWAY_DATABASE_URL=f"sqlite:///{tmp / 'gateway.db'}", GATEWAY_SMTP_PORT=str(port),
-               GATEWAY_RELAY_PORT=str(relay_port), GATEWAY_LOGGING_LEVEL="WARNING")
-    with open(tmp / "gateway.log", "wb") as log:
+    env.update(GATEWAY_DATABASE_URL=url, GATEWAY_SMTP_PORT=str(port), GATEWAY_WEB_PORT=str(free_port()),
+               GATEWAY_RELAY_PORT=str(relay_port), GATEWAY_LOGGING_LEVEL="WARNING", GATEWAY_MAIL_SECRET="bench")
+    with open(tmp / f"{name}.log", "wb") as log:
         return spawn([sys.executable, "-m", "gateway", "serve", "--config", str(tmp / "gateway.toml")], port,
-                     env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
+                     env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT), port
 
 
 def send_share(port: int, mails: list[Mail], result: Result, barrier: threading.Barrier) -> None:
@@ -208,10 +212,12 @@ def send_share(port: int, mails: list[Mail], result: Result, barrier: threading.
             result.end = time.perf_counter()
 
 
-def load(port: int, mails: list[Mail], conns: int) -> Result:
+def load(ports: list[int], mails: list[Mail], conns: int) -> Result:
+    """The mix over `conns` sessions, spread evenly over the servers listening on `ports`."""
     results = [Result() for _ in range(conns)]
     barrier = threading.Barrier(conns + 1, timeout=60)  # every session connected before the clock starts
-    threads = [threading.Thread(target=send_share, args=(port, [m for m in mails if m.conn == c], results[c], barrier))
+    threads = [threading.Thread(target=send_share, args=(ports[c % len(ports)], [m for m in mails if m.conn == c],
+                                                         results[c], barrier))
                for c in range(conns)]
     for t in threads:
         t.start()
@@ -223,9 +229,13 @@ def load(port: int, mails: list[Mail], conns: int) -> Result:
                   start, max(r.end for r in results))
 
 
-def db_query(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        return conn.execute(sql).fetchall()
+def db_query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -239,49 +249,101 @@ def peak_rss_mb(pid: int) -> float:
     return total
 
 
-def report(sink: Result, gw: Result, db: Path, drain: float, left: int, pid: int, conns: int) -> None:
-    print(f"\n{'server':<8} {'msgs/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'accepted':>9} {'errors':>7}")
-    for name, r in (("sink", sink), ("gateway", gw)):
-        print(f"{name:<8} {r.rate:>8.1f} {r.ms(0.50):>8.1f} {r.ms(0.99):>8.1f} {len(r.latencies):>9} "
-              f"{len(r.errors):>7}")
+@dataclass
+class Run:
+    """One configuration of gateways measured: its load result, drain time and what the store holds after."""
+
+    name: str
+    result: Result
+    drain: float
+    left: int
+    rss: list[float]
+    outbox: dict[str, int]
+    states: dict[str, int]
+
+
+def measure(name: str, url: str, instances: int, mails: list[Mail], conns: int, tmp: Path,
+            relay_port: int) -> Run:
+    """Start `instances` gateways on one store, send the mix across them, wait until all is processed."""
+    gateways: list[Proc] = []
+    ports: list[int] = []
+    try:
+        for i in range(instances):
+            gateway, port = start_gateway(tmp, f"{name}-{i}", url, relay_port)
+            gateways.append(gateway)
+            ports.append(port)
+        result = load(ports, mails, conns)
+        deadline = time.monotonic() + 300
+        while (left := db_query(url, "SELECT count(*) FROM raw_message WHERE state='received'")[0][0]) \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        drain = time.perf_counter() - result.end
+        return Run(name, result, drain, left, [peak_rss_mb(g.pid) for g in gateways],
+                   dict(db_query(url, "SELECT status, count(*) FROM outbox GROUP BY status")),
+                   dict(db_query(url, "SELECT state, count(*) FROM raw_message GROUP BY state")))
+    finally:
+        for i, gateway in enumerate(gateways):
+            stop(gateway, tmp / f"{name}-{i}.log")
+
+
+def report(sink: Result, runs: list[Run], conns: int) -> None:
+    print(f"\n{'server':<14} {'msgs/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'accepted':>9} {'errors':>7} "
+          f"{'drain s':>8} {'peak RSS MB':>12}")
+    print(f"{'bare sink':<14} {sink.rate:>8.1f} {1:>6.2f} {sink.ms(0.50):>7.1f} {sink.ms(0.99):>7.1f} "
+          f"{len(sink.latencies):>9} {len(sink.errors):>7}")
+    for run in runs:
+        r = run.result
+        print(f"{run.name:<14} {r.rate:>8.1f} {r.rate / sink.rate:>6.2f} {r.ms(0.50):>7.1f} {r.ms(0.99):>7.1f} "
+              f"{len(r.latencies):>9} {len(r.errors):>7} {run.drain:>8.2f} "
+              f"{' + '.join(f'{m:.0f}' for m in run.rss):>12}")
         for err in sorted(set(r.errors))[:5]:
             print(f"  error: {err}")
-    ratio = gw.rate / sink.rate
-    outbox = dict(db_query(db, "SELECT status, count(*) FROM outbox GROUP BY status"))
-    states = dict(db_query(db, "SELECT state, count(*) FROM raw_message GROUP BY state"))
-    rss = peak_rss_mb(pid)
-    print(f"ratio gateway/sink msgs/s: {ratio:.2f}")
-    print(f"gateway: all processed {drain:.2f} s after the last 250{f' (NOT: {left} left)' if left else ''}; "
-          f"outbox rows {sum(outbox.values())} {outbox}; peak RSS {rss:.0f} MB (daemon + worker process); raw states {states}")
+        if run.left:
+            print(f"  NOT all processed: {run.left} left after 300 s")
+        print(f"  outbox {run.outbox}; raw states {run.states}")
+    print("drain: seconds from the last 250 until every stored message was processed (threaded, replies queued); "
+          "peak RSS per gateway (daemon + worker process)")
+    first = runs[0]
     verdict = {True: "met", False: "NOT met"}
-    print(f"targets: gateway >= 60% of sink msgs/s at {conns} connections: {verdict[ratio >= 0.6]}; "
-          f"all processed within 1 s of the last 250: {verdict[not left and drain <= 1.0]}; "
-          f"peak RSS < 200 MB: {verdict[rss < 200]}")
+    print(f"targets ({first.name}): >= 60% of sink msgs/s at {conns} connections: "
+          f"{verdict[first.result.rate / sink.rate >= 0.6]}; all processed within 1 s of the last 250: "
+          f"{verdict[not first.left and first.drain <= 1.0]}; peak RSS < 200 MB: {verdict[max(first.rss) < 200]}")
 
 
-def stop(gateway: Proc | None, sinks: list[Proc], log: Path) -> None:
-    """SIGTERM everything and wait; then show the ERROR and Traceback lines of the gateway's log."""
-    if gateway is not None and gateway.poll() is None:
-        gateway.send_signal(signal.SIGTERM)
-        try:
-            print(f"gateway stopped with exit code {gateway.wait(timeout=60)}")
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-            print("gateway did not stop within 60 s of SIGTERM; killed")
-    for proc in sinks:
+def stop(proc: Proc, log: Path) -> None:
+    """SIGTERM and wait; then show the ERROR and Traceback lines of its log."""
+    if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            print(f"{log.stem} did not stop within 60 s of SIGTERM; killed")
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
     bad = [line for line in lines if re.search(r"ERROR|Traceback|^\w+(Error|Exception)\b", line)]
-    print(f"gateway log: {len(lines)} lines, {len(bad)} ERROR/Traceback lines")
-    for line in bad[:20]:
+    if bad:
+        print(f"{log.stem} log: {len(bad)} ERROR/Traceback lines")
+    for line in bad[:10]:
         print(f"  {line}")
+
+
+def fresh_postgres(url: str) -> str:
+    """An empty schema in the scratch database at `url` (each run starts from nothing)."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--postgres", metavar="URL", help="also run 1..N gateways on this scratch PostgreSQL database "
+                                                          "(emptied first)")
+    parser.add_argument("--instances", type=int, default=3, help="with --postgres: up to this many gateways")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the single gateway on SQLite")
     parser.add_argument("--sink", nargs=2, metavar=("PORT", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink:
@@ -291,21 +353,21 @@ def main() -> None:
     print(f"{len(mails)} messages ({sum(len(m.data) for m in mails) / 1e6:.1f} MB; {kinds}) "
           f"over {args.connections} connections")
     tmp, sinks = Path(tempfile.mkdtemp(prefix="ingest-bench-")), list[Proc]()
-    gateway: Proc | None = None
     try:
-        sink_port, relay_port, gw_port = free_port(), free_port(), free_port()
+        sink_port, relay_port = free_port(), free_port()
         sinks += [spawn([sys.executable, __file__, "--sink", str(port), out], port)
                   for port, out in ((sink_port, str(tmp / "sink.mbox")), (relay_port, ""))]
-        gateway = start_gateway(tmp, gw_port, relay_port)
-        sink = load(sink_port, mails, args.connections)  # the sink first, while the gateway idles
-        gw = load(gw_port, mails, args.connections)
-        deadline, db = time.monotonic() + 120, tmp / "gateway.db"
-        while (left := db_query(db, "SELECT count(*) FROM raw_message WHERE state='received'")[0][0]) \
-                and time.monotonic() < deadline:
-            time.sleep(0.01)
-        report(sink, gw, db, time.perf_counter() - gw.end, left, gateway.pid, args.connections)
+        sink = load([sink_port], mails, args.connections)
+        runs = [] if args.no_sqlite else [measure("sqlite", f"sqlite:///{tmp / 'gateway.db'}", 1, mails,
+                                                  args.connections, tmp, relay_port)]
+        for n in range(1, args.instances + 1) if args.postgres else ():
+            runs.append(measure(f"postgres x{n}", fresh_postgres(args.postgres), n, mails, args.connections, tmp,
+                                relay_port))
+        report(sink, runs, args.connections)
     finally:
-        stop(gateway, sinks, tmp / "gateway.log")
+        for proc in sinks:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
