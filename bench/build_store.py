@@ -27,6 +27,7 @@ from sqlmodel import SQLModel
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gateway.models import (Agent, Conversation, Customer, Message, MessageReference, OutboxItem,  # noqa: E402
                             Participant, RawMessage)
+from gateway.schema import migrate  # noqa: E402
 from gateway.store import Store  # noqa: E402
 
 SEED = 20261204
@@ -83,7 +84,7 @@ def conversations(rng: random.Random, n: int, customers: int) -> Iterator[tuple[
 
 def build(url: str, n: int) -> dict[str, int]:
     store = Store(url)
-    store.migrate()
+    migrate(store)
     with store.engine.connect() as conn:
         if conn.execute(select(func.count()).select_from(Conversation.__table__)).scalar():
             raise SystemExit(f"{url} already holds conversations; give an empty database")

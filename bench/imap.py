@@ -23,6 +23,7 @@ from gateway.clock import utc_now  # noqa: E402
 from gateway.config import ImapSettings, MailboxSettings  # noqa: E402
 from gateway.inbound.imap import MailboxReader  # noqa: E402
 from gateway.inbound.imap_connect import connect, disconnect  # noqa: E402
+from gateway.schema import migrate  # noqa: E402
 from gateway.store import Store  # noqa: E402
 from tests.helpers import make_mail  # noqa: E402
 from tests.servers.dovecot import PASSWORD, USER, Dovecot  # noqa: E402
@@ -48,7 +49,7 @@ def main() -> None:
                                              body=body))
         filler.logout()
         store = Store(f"sqlite:///{folder / 'bench.db'}")
-        store.migrate()
+        migrate(store)
         box = MailboxSettings(host="127.0.0.1", port=server.ssl_port, ca_file=str(cert), user=USER,
                               password=PASSWORD)
         reader = MailboxReader(box, ImapSettings(), store, utc_now)

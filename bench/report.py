@@ -23,6 +23,7 @@ from sqlalchemy import insert
 from sqlmodel import func, select
 
 from gateway.models import Conversation, Customer, KnownIssue, Message, Note, SQLModel
+from gateway.schema import migrate  # noqa: E402
 from gateway.store import Store
 
 START = datetime(2025, 3, 2, tzinfo=UTC)
@@ -107,7 +108,7 @@ def main() -> None:
     if options.database_url.startswith("sqlite:///") and not options.keep:
         Path(options.database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
         store = Store(options.database_url)
-    store.migrate()
+    migrate(store)
     with store.reading() as tx:
         have = tx.exec(select(func.count()).select_from(Message)).one()
     if not (options.keep and have):

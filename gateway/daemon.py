@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
-import multiprocessing
 import os
+import pickle
 import signal
+import subprocess
+import sys
 
 from gateway.clock import utc_now
 from gateway.config import Settings
@@ -17,39 +19,54 @@ from gateway.inbound.accept import GroupCommitter
 from gateway.inbound.imap_loop import ImapIntake
 from gateway.outbound.dkim import load_key
 from gateway.inbound.smtp import start_smtp
+from gateway.schema import migrate
 from gateway.store import Store
 from gateway.web.app import create_app
 from gateway.web.server import WebServer
-from gateway.worker_process import run_workers
 
 log = logging.getLogger(__name__)
-_spawn = multiprocessing.get_context("spawn")
 
 
 class WorkerProcess:
-    """The child that processes and sends; restarted if it ever dies while we run."""
+    """The child that processes and sends (gateway/worker_process.py); restarted if it ever dies while we run."""
 
     def __init__(self, settings: Settings, secret: str) -> None:
         self.settings, self.secret = settings, secret
-        self.wake, self.stop_event = _spawn.Event(), _spawn.Event()
-        self.process: multiprocessing.process.BaseProcess | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stopping = False
 
     def start(self) -> None:
-        self.process = _spawn.Process(target=run_workers, name="gateway-workers", daemon=False,
-                                      args=(self.settings, self.secret, self.wake, self.stop_event, os.getpid()))
-        self.process.start()
+        self.process = subprocess.Popen([sys.executable, "-m", "gateway.worker_process"], stdin=subprocess.PIPE)
+        assert self.process.stdin is not None
+        self.process.stdin.write(pickle.dumps((self.settings, self.secret)))
+        self.process.stdin.flush()
+        # A wake-up must never block a commit: when the pipe is full, the worker has wake-ups enough.
+        os.set_blocking(self.process.stdin.fileno(), False)
+
+    def wake(self) -> None:
+        """Tell the worker that mail was stored (called from the commit threads)."""
+        if self.process is not None and self.process.stdin is not None:
+            try:
+                os.write(self.process.stdin.fileno(), b"\n")
+            except (BlockingIOError, BrokenPipeError, ValueError):
+                pass  # Full: a wake-up is pending anyway. Gone: ensure_running() starts a new worker.
 
     def ensure_running(self) -> None:
-        if self.process is not None and not self.process.is_alive() and not self.stop_event.is_set():
-            log.error("worker process exited with %s; starting it again", self.process.exitcode)
+        if self.process is not None and self.process.poll() is not None and not self._stopping:
+            log.error("worker process exited with %s; starting it again", self.process.returncode)
             self.start()
 
     def stop(self) -> None:
-        self.stop_event.set()
-        if self.process is not None:
-            self.process.join(timeout=60)
-            if self.process.is_alive():
-                self.process.terminate()
+        """Close its pipe (it finishes the items in hand and exits); kill it only if it hangs."""
+        self._stopping = True
+        if self.process is None:
+            return
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 def _sole_server(store: Store) -> int | None:
@@ -72,10 +89,10 @@ async def _serve(settings: Settings) -> None:
         load_key(settings.dkim)  # A key that cannot sign is one line now, not unsigned mail later.
     store = Store(settings.database.url)
     _sole_server(store)
-    store.migrate()
+    migrate(store)
     secret = settings.mail.secret or store.shared_secret()
     workers = WorkerProcess(settings, secret)
-    committer = GroupCommitter(store, utc_now, on_commit=workers.wake.set)
+    committer = GroupCommitter(store, utc_now, on_commit=workers.wake)
     try:
         web = WebServer(create_app(store, settings, secret, utc_now), settings.web.host, settings.web.port)
         server = await start_smtp(settings, committer)
@@ -85,7 +102,7 @@ async def _serve(settings: Settings) -> None:
     await web.start()
     workers.start()
     # IMAP readers are threads here, like SMTP: their commits wake the worker process.
-    intake = ImapIntake(settings.imap, store, utc_now, on_commit=workers.wake.set)
+    intake = ImapIntake(settings.imap, store, utc_now, on_commit=workers.wake)
     intake.start()
     log.info("listening for SMTP on %s:%d; relay %s:%d; database %s", settings.smtp.host, settings.smtp.port,
              settings.relay.host, settings.relay.port, store.engine.url.render_as_string(hide_password=True))

@@ -10,11 +10,8 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
@@ -24,7 +21,6 @@ from gateway.models import SettingValue
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -138,17 +134,6 @@ class Store:
         # Closing ends the transaction without expiring what was loaded (a rollback would).
         with Session(self._reader, expire_on_commit=False) as tx:
             yield tx
-
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (safe to run from several instances)."""
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
-            if not self.is_sqlite:
-                # Several instances may start at once; one migrates, the others wait and find it done.
-                conn.execute(text("SELECT pg_advisory_xact_lock(7241001)"))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
 
     def shared_secret(self) -> str:
         """The token secret kept in the database, created once by whichever instance comes first."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing.synchronize
 import threading
 from collections.abc import Callable
 
@@ -14,9 +13,9 @@ class Worker:
     """Runs `run_once` until stopped; an error is logged and retried after a growing pause."""
 
     def __init__(self, name: str, run_once: Callable[[], int], idle: float = 1.0,
-                 wake: threading.Event | multiprocessing.synchronize.Event | None = None) -> None:
+                 wake: threading.Event | None = None) -> None:
         self.name, self.run_once, self.idle = name, run_once, idle
-        # Another process may wake us (the SMTP side after a commit), hence a multiprocessing Event there.
+        # Another thread may wake us: the daemon's pipe after a commit, or the processor for the sender.
         self.wake = wake if wake is not None else threading.Event()
         self.stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)

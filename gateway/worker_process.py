@@ -1,12 +1,19 @@
-"""The processor and sender in a process of their own, so their CPU work never slows SMTP answers."""
+"""The processor, sender and scheduler in a process of their own, so their CPU work never slows SMTP answers.
+
+The daemon starts it as `python -m gateway.worker_process`, so it imports only what these workers need. It
+reads (settings, secret) pickled on stdin; after that every byte on stdin wakes the processor (mail was
+stored), and the end of stdin (the daemon stopped or died) stops it."""
 
 from __future__ import annotations
 
 import ctypes
 import logging
 import os
+import pickle
 import signal
-from multiprocessing.synchronize import Event
+import sys
+import threading
+from typing import BinaryIO
 
 from gateway.clock import utc_now
 from gateway.config import Settings
@@ -34,7 +41,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def run_workers(settings: Settings, secret: str, wake: Event, stop: Event, parent: int) -> None:
+def run_workers(settings: Settings, secret: str, wake: threading.Event, stop: threading.Event, parent: int) -> None:
     """Entry point of the worker process: run until `stop` is set, SIGTERM arrives, or the parent dies."""
     _die_with_parent(parent)
     # Ctrl-C reaches the whole process group; the daemon decides when we stop and tells us through `stop`.
@@ -66,3 +73,22 @@ def run_workers(settings: Settings, secret: str, wake: Event, stop: Event, paren
     beats.stopped()
     outbox_sender.transport.close()
     store.dispose()
+
+
+def _listen(commands: BinaryIO, wake: threading.Event, stop: threading.Event) -> None:
+    """Wake the processor for each byte from the daemon; stop when the daemon closes the pipe."""
+    while commands.read1(512):
+        wake.set()
+    stop.set()
+
+
+def main() -> None:
+    commands = sys.stdin.buffer
+    settings, secret = pickle.load(commands)
+    wake, stop = threading.Event(), threading.Event()
+    threading.Thread(target=_listen, args=(commands, wake, stop), name="daemon-pipe", daemon=True).start()
+    run_workers(settings, secret, wake, stop, os.getppid())
+
+
+if __name__ == "__main__":
+    main()

@@ -22,6 +22,7 @@ from gateway.inbound.smtp import smtp_factory, tls_context
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.transport import MemoryTransport, SmtpTransport
 from gateway.pipeline import Processor, Runtime
+from gateway.schema import migrate
 from gateway.store import Store
 from tests.helpers import FixedClock, free_port
 
@@ -37,7 +38,7 @@ def _pg_store() -> Iterator[Store | None]:
     store = Store(PG_URL)
     with store.engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    store.migrate()
+    migrate(store)
     yield store
     store.dispose()
 
@@ -55,7 +56,7 @@ def database_url(tmp_path, _pg_store) -> str:
 @pytest.fixture
 def store(database_url) -> Iterator[Store]:
     store = Store(database_url)
-    store.migrate()
+    migrate(store)
     yield store
     store.dispose()
 

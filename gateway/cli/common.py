@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from gateway.config import Settings, load_config
 from gateway.errors import ConfigError
+from gateway.schema import migrate
 from gateway.store import Store
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -39,7 +40,7 @@ def open_store(settings: Settings) -> Store:
     """The store, migrated; a database that cannot be opened is one line, not a traceback."""
     try:
         store = Store(settings.database.url)
-        store.migrate()
+        migrate(store)
     except (SQLAlchemyError, ArgumentError, OSError) as exc:
         fail(f"cannot open the database {settings.database.url}: {str(exc).splitlines()[0]}; "
              "check [database] url (or GATEWAY_DATABASE_URL)")

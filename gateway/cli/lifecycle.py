@@ -14,6 +14,7 @@ from gateway.logs import setup_logging
 from gateway.config import DEFAULT_CONFIG_TEXT, load_config
 from gateway.daemon import serve as run_daemon
 from gateway.inbound.pipe import EX_TEMPFAIL, inject as inject_message
+from gateway.schema import migrate
 from gateway.store import Store
 
 log = logging.getLogger("gateway.cli")
@@ -65,7 +66,7 @@ def inject(config: ConfigOption = None,
         settings = load_config(config_path(config))
         setup_logging(settings)
         store = Store(settings.database.url)
-        store.migrate()
+        migrate(store)
     except Exception as exc:  # To an MTA any other exit code is a bounce: "try later" keeps the mail.
         print(f"error: cannot store the message now, the MTA will retry: {exc}", file=sys.stderr)
         raise typer.Exit(EX_TEMPFAIL) from None

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.config import Config as AlembicConfig
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import Settings
 from gateway.health import Finding
-from gateway.store import MIGRATIONS, Store
+from gateway.schema import head_revision
+from gateway.store import Store
 
 
 def check_database(settings: Settings) -> Iterator[Finding]:
@@ -26,9 +25,7 @@ def check_database(settings: Settings) -> Iterator[Finding]:
         return
     finally:
         store.dispose()
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    head = head_revision()
     if current == head:
         yield Finding("database", True, f"schema at {head}")
     else:
