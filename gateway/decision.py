@@ -72,6 +72,7 @@ class Context:
     agent_mail: AgentMail | None = None
     saved_replies: Mapping[str, str] = field(default_factory=dict)
     auto_reply: AutoReplyFacts | None = None  # gathered only when an acknowledgement may be due
+    imported: bool = False  # history brought in by `gateway import`: recorded, never answered
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ from gateway.bounces import bounced_addresses, record_hard_bounces
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
+from gateway.archive.headers import read_hints
 from gateway.errors import StorageError
+from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_outgoing, match_imported,
+                              processing_time, record_outgoing, restore_state)
 from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
 from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Participant,
@@ -59,9 +62,9 @@ def _customer(tx: Session, sender: Sender, now: datetime) -> Customer:
 
 
 def _open_conversation(tx: Session, msg: ParsedMessage, sender: Sender, match: Match, languages: tuple[str, ...],
-                       now: datetime) -> Conversation:
+                       now: datetime, ref: str = "") -> Conversation:
     customer = _customer(tx, sender, now)
-    conversation = Conversation(ref=new_ref(), subject=without_refs(msg.subject),
+    conversation = Conversation(ref=ref or new_ref(), subject=without_refs(msg.subject),
                                 subject_key=base_subject(msg.subject)[:200], customer_id=customer.id,
                                 channel=sender.channel, created_at=now, updated_at=now,
                                 linked_to_id=match.linked_to.id if match.linked_to else None,
@@ -120,10 +123,25 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     agents = frozenset(a.address for a in roster)
     sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, agents)
     raw.processed_at = now
+    hints = read_hints(msg.header) if is_imported(raw) else None
+    if hints is not None:
+        sender = archived_sender(sender, hints)
+    digest = content_hash(msg)
+    if hints is not None and is_outgoing(sender, hints):
+        if (customer := customer_of_ours(tx, msg, sender, hints, rt.settings)) is not None:
+            opened = _open_conversation(tx, msg, customer, Match(Rule.ARCHIVE), rt.settings.autoreply.languages, now,
+                                        ref=hints.ref)
+            tx.add(Participant(conversation_id=opened.id, address=customer.address))
+        agent = next((a for a in roster if a.address == hints.agent), None)
+        conversation = record_outgoing(tx, raw, msg, hints, digest, agent.id if agent else None, now)
+        if conversation is not None:
+            restore_state(conversation, hints, False, roster, now)
+        log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation
+                 else "-")
+        return
     if sender.kind is SenderKind.OWN:
         _quarantine_raw(raw, msg, "classify", f"loop: {sender.reason}")
         return
-    digest = content_hash(msg)
     duplicate, reused = find_duplicate(tx, msg, digest)
     if duplicate is not None:
         duplicate.recipients = list(dict.fromkeys((*duplicate.recipients, *raw.rcpt_tos, *msg.recipients)))
@@ -137,36 +155,45 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     lists = list_addresses(tx, rt.settings)
     ours = rt.settings.support_addresses | rt.settings.note_addresses
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
-    claim = None if sender.is_machine else authenticate(
+    # Imported history proves nothing about agents' tokens (the secret may differ): it is recorded, never obeyed.
+    claim = None if sender.is_machine or hints is not None else authenticate(
         sender.address, sender.kind is SenderKind.AGENT, addressed, rt.secret, agents, lists)
-    if claim is None and addressed and all(base_address(a) in rt.settings.note_addresses for a in addressed):
+    if claim is None and hints is None and addressed and all(
+            base_address(a) in rt.settings.note_addresses for a in addressed):
         claim = AgentClaim(refusal=f"sent to a note address without a valid agent token, from {sender.address}")
     if claim is not None:
         _process_agent_mail(tx, raw, msg, sender, claim, digest, reused, roster, rt, now)
         return
-    match = match_conversation(tx, msg, sender, tuple(raw.rcpt_tos), rt.settings, rt.secret, now)
+    rcpt_tos = tuple(raw.rcpt_tos)
+    match = (match_conversation(tx, msg, sender, rcpt_tos, rt.settings, rt.secret, now) if hints is None
+             else match_imported(tx, msg, sender, hints, rcpt_tos, rt.settings, rt.secret, now))
     conversation = match.conversation
-    is_new = conversation is None and not sender.is_machine
+    is_new = conversation is None and (sender.is_customer if hints is not None else not sender.is_machine)
     if is_new:
-        conversation = _open_conversation(tx, msg, sender, match, rt.settings.autoreply.languages, now)
-    message = _record(tx, raw, msg, sender, conversation, match.rule, digest, reused, rt.settings)
+        conversation = _open_conversation(tx, msg, sender, match, rt.settings.autoreply.languages, now,
+                                          ref=hints.ref if hints is not None and match.rule is Rule.ARCHIVE else "")
+    agent = next((a for a in roster if a.address == sender.address), None) if hints is not None else None
+    message = _record(tx, raw, msg, sender, conversation, match.rule, digest, reused, rt.settings, agent)
     raw.state = RawState.PROCESSED
     if conversation is None:
         log.info("mid=%s conv=- %s mail kept, no conversation (%s)", msg.message_id, sender.kind, sender.reason)
         return
-    if match.reopen or (sender.is_customer and conversation.status == Status.PENDING):
-        # The customer answered: it needs a person again.
-        conversation.status, conversation.resolved_at = Status.OPEN, None
-    conversation.updated_at = now
+    if hints is not None:
+        restore_state(conversation, hints, is_new, roster, now)
+    else:
+        if match.reopen or (sender.is_customer and conversation.status == Status.PENDING):
+            # The customer answered: it needs a person again.
+            conversation.status, conversation.resolved_at = Status.OPEN, None
+        conversation.updated_at = now
     facts = None
     # Only a new conversation is acknowledged: a reply to a resolved one within the reopen window ("thanks, that
     # fixed it") must not get "we have your message" again; after the window it opens a new, linked one.
-    if sender.is_customer and is_new:
+    if sender.is_customer and is_new and hints is None:
         customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
         if customer is not None:
             facts = gather_facts(tx, customer, now)
     ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster,
-                  lists=lists, auto_reply=facts)
+                  lists=lists, auto_reply=facts, imported=hints is not None)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)
@@ -228,12 +255,14 @@ class Processor:
             self.on_processed()
         return len(rows)
 
-    def process(self, raw_id: int) -> None:
-        """Process one stored message by id, on its own."""
+    def process(self, *raw_ids: int) -> None:
+        """Process these stored messages, if they still wait, in one transaction (each in its own savepoint)."""
         with self.rt.store.reading() as tx:
-            raw = tx.exec(select(RawMessage.raw).where(RawMessage.id == raw_id)).first() or b""
+            raws = dict(tx.exec(select(RawMessage.id, RawMessage.raw).where(col(RawMessage.id).in_(raw_ids))).all())
+        parsed = [(raw_id, self._parse(raws.get(raw_id, b""))) for raw_id in raw_ids]
         with self.rt.store.transaction() as tx:
-            self._process_one(tx, raw_id, self._parse(raw))
+            for raw_id, msg in parsed:
+                self._process_one(tx, raw_id, msg)
 
     @staticmethod
     def _parse(raw: bytes) -> ParsedMessage | Exception:
@@ -251,7 +280,7 @@ class Processor:
                     return
                 if isinstance(msg, Exception):
                     raise msg
-                process_in(tx, raw, msg, self.rt, self.rt.clock())
+                process_in(tx, raw, msg, self.rt, processing_time(raw, self.rt.clock))
             self._conflicts.pop(raw_id, None)
         except IntegrityError:
             # Another process stored the same message or customer at the same instant: leave it RECEIVED;

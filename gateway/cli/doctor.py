@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 
 from gateway.cli.common import ConfigOption, JsonOption, settings_from
+from gateway.cli.output import console
 from gateway.health import Check, run_checks
 from gateway.health.database import check_database
 
@@ -22,14 +22,14 @@ def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
     """
     settings = settings_from(config)
     findings = run_checks(settings, CHECKS)
-    console = Console(markup=False, highlight=False)
+    out = console()
     for finding in findings:
         if json_:
             typer.echo(json.dumps(finding.__dict__, ensure_ascii=False))
         elif finding.ok:
-            console.print(f"ok    {finding.check}: {finding.detail}", style="green")
+            out.print(f"ok    {finding.check}: {finding.detail}", style="green")
         else:
-            console.print(f"FAIL  {finding.check}: {finding.detail}; fix: {finding.fix}", style="red")
+            out.print(f"FAIL  {finding.check}: {finding.detail}; fix: {finding.fix}", style="red")
     if not all(f.ok for f in findings):
         raise typer.Exit(1)
 

@@ -26,6 +26,7 @@ class Rule(StrEnum):
     SAME_REQUEST = "same-request"
     NEW = "new"
     NEW_LINKED = "new-linked"
+    ARCHIVE = "archive"  # imported mail put back in the conversation our export recorded
 
 
 # Signals that prove the sender was sent our mail; the others must come from a participant.

@@ -1,0 +1,73 @@
+"""`gateway messages reprocess ID… | --since …`: stored raw mail through the pipeline again."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+import typer
+from sqlmodel import col, select
+
+from gateway.cli.common import ConfigOption, JsonOption, SinceOption, fail, open_runtime, settings_from, since_time
+from gateway.cli.output import emit_jsonl
+from gateway.cli.progress import progress
+from gateway.models import RawMessage
+from gateway.pipeline import Processor
+from gateway.replay import WAITING, Replayed, replay
+
+app = typer.Typer(no_args_is_help=True, help="Stored raw mail, as it was received.\n\n"
+                                            "Example: gateway messages reprocess --since 2d")
+BATCH = 50
+
+
+@app.command()
+def reprocess(ids: Annotated[list[int] | None, typer.Argument(
+                  metavar="[ID]...", help="Raw mail ids (as `gateway quarantine list` shows them).",
+                  show_default=False)] = None,
+              since: SinceOption = None, config: ConfigOption = None, json_: JsonOption = False) -> None:
+    """Replay stored mail that is waiting or was quarantined through the pipeline (e.g. after a fix).
+
+    Idempotent: mail already turned into a message is left alone, and replayed mail is de-duplicated like any
+    other, so nothing is stored or answered twice. With --since, a progress bar; Ctrl-C stops after the batch in
+    hand, and running the command again carries on.
+
+    Example: gateway messages reprocess 41 42   (or: gateway messages reprocess --since 2d)
+    """
+    if bool(ids) == (since is not None):
+        fail("give raw mail ids or --since (not both)", code=2)
+    settings = settings_from(config)
+    moment = since_time(since, settings)
+    rt = open_runtime(settings)
+    if moment is not None:
+        with rt.store.reading() as tx:
+            ids = list(tx.exec(select(RawMessage.id).where(RawMessage.received_at >= moment,
+                                                           col(RawMessage.state).in_(WAITING))
+                               .order_by(col(RawMessage.id))).all())  # type: ignore[arg-type]
+    chosen = ids or []
+    processor = Processor(rt)
+    outcomes: list[Replayed] = []
+    try:
+        with progress("reprocess", len(chosen)) as advance:
+            for start in range(0, len(chosen), BATCH):
+                batch = chosen[start:start + BATCH]
+                outcomes += replay(processor, batch)
+                advance(len(batch))
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted after {len(outcomes)} of {len(chosen)}; run the same command again to carry on",
+                   err=True)
+        raise typer.Exit(130) from None
+    missing = sorted(set(chosen) - {o.raw_id for o in outcomes})
+    if json_:
+        emit_jsonl({"id": o.raw_id, "before": o.before, "after": o.after, "conversation": o.conversation,
+                    "reason": o.reason} for o in outcomes)
+    else:
+        for o in outcomes:
+            where = f" → {o.conversation}" if o.conversation else ""
+            why = f": {o.reason}" if o.reason else ""
+            typer.echo(f"{o.raw_id}: {o.before} → {o.after}{where}{why}")
+        counts = Counter(o.after for o in outcomes)
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        typer.echo(f"reprocessed {len(outcomes)} mail{'s' if len(outcomes) != 1 else ''}"
+                   + (f" ({summary})" if summary else ""))
+    if missing:
+        fail(f"no stored mail with id {', '.join(map(str, missing))}")
