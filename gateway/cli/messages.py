@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -38,25 +39,24 @@ def reprocess(ids: Annotated[list[int] | None, typer.Argument(
     settings = settings_from(config)
     moment = since_time(since, settings)
     rt = open_runtime(settings)
-    if moment is not None:
-        with rt.store.reading() as tx:
-            ids = list(tx.exec(select(RawMessage.id).where(RawMessage.received_at >= moment,
-                                                           col(RawMessage.state).in_(WAITING))
-                               .order_by(col(RawMessage.id))).all())  # type: ignore[arg-type]
-    chosen = ids or []
+    with rt.store.reading() as tx:
+        query = select(RawMessage.id).order_by(col(RawMessage.id))
+        chosen: list[int] = list(tx.exec(  # type: ignore[arg-type]
+            query.where(RawMessage.received_at >= moment, col(RawMessage.state).in_(WAITING)) if moment is not None
+            else query.where(col(RawMessage.id).in_(ids or []))).all())
+    if missing := sorted(set(ids or []) - set(chosen)):
+        fail(f"no stored mail with id {', '.join(map(str, missing))}; `gateway quarantine list` shows ids")
     processor = Processor(rt)
     outcomes: list[Replayed] = []
     try:
-        with progress("reprocess", len(chosen)) as advance:
+        with progress("reprocess", len(chosen)) if moment is not None else nullcontext(lambda n: None) as advance:
             for start in range(0, len(chosen), BATCH):
                 batch = chosen[start:start + BATCH]
                 outcomes += replay(processor, batch)
                 advance(len(batch))
     except KeyboardInterrupt:
-        typer.echo(f"interrupted after {len(outcomes)} of {len(chosen)}; run the same command again to carry on",
-                   err=True)
-        raise typer.Exit(130) from None
-    missing = sorted(set(chosen) - {o.raw_id for o in outcomes})
+        fail(f"interrupted after {len(outcomes)} of {len(chosen)}; run the same command again to carry on",
+             code=130)
     if json_:
         emit_jsonl({"id": o.raw_id, "before": o.before, "after": o.after, "conversation": o.conversation,
                     "reason": o.reason} for o in outcomes)
@@ -69,5 +69,3 @@ def reprocess(ids: Annotated[list[int] | None, typer.Argument(
         summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
         typer.echo(f"reprocessed {len(outcomes)} mail{'s' if len(outcomes) != 1 else ''}"
                    + (f" ({summary})" if summary else ""))
-    if missing:
-        fail(f"no stored mail with id {', '.join(map(str, missing))}")

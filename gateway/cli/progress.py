@@ -32,7 +32,7 @@ class PlainProgress:
     def advance(self, count: int = 1) -> None:
         self.done += count
         now = time.monotonic()
-        if self.done >= self._next and (now - self._last >= 2 or self.done >= self.total):
+        if self._next <= self.done < self.total and now - self._last >= 2:
             self._line(f"about {_span(self._eta(now))} left")
             self._last = now
             self._next = self.done + self._step
@@ -44,6 +44,9 @@ class PlainProgress:
     def _line(self, tail: str) -> None:
         share = f" ({self.done / self.total:.0%})" if self.total else ""
         typer.echo(f"{self.label}: {self.done}/{self.total}{share}, {tail}", err=True)
+
+    def start(self) -> None:
+        self._line("resuming" if self.done else "starting")
 
     def finish(self) -> None:
         self._line(f"done in {_span(time.monotonic() - self._started)}")
@@ -57,6 +60,7 @@ def progress(label: str, total: int, done: int = 0) -> Iterator[Advance]:
     """
     if not sys.stderr.isatty():
         plain = PlainProgress(label, total, done)
+        plain.start()
         yield plain.advance
         plain.finish()
         return
