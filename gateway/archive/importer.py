@@ -48,9 +48,8 @@ def _row(item: Item, channel: str, now: datetime, peer: str) -> RawMessage | Non
     # Our own export says when the gateway received it; else the Date the sender wrote, else the mbox line's.
     received = read_hints(lambda name: str(headers.get(name, ""))).received
     when = min(received or dated or item.delivered_at or now, now)
-    envelope = item.envelope_from
-    if envelope is None and headers.get("Return-Path") is not None:
-        envelope = parseaddr(str(headers["Return-Path"]))[1]
+    # The delivering MTA's Return-Path is the envelope sender ("<>" for a bounce); without one it is unknown.
+    envelope = parseaddr(str(headers["Return-Path"]))[1] if headers.get("Return-Path") is not None else None
     return RawMessage(received_at=when, source=IMPORT_SOURCE, mail_from=envelope, rcpt_tos=[channel] if channel else [],
                       peer=peer[:200], size=len(item.raw), raw=item.raw)
 

@@ -21,7 +21,6 @@ _QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 class Item:
     position: int
     raw: bytes
-    envelope_from: str | None  # from the mbox "From " line: "" for MAILER-DAEMON (a bounce), None if unknown
     delivered_at: datetime | None  # the mbox "From " line's date
 
 
@@ -57,18 +56,17 @@ class Mailbox:
         for position in range(start, len(self._keys)):
             key = self._keys[position]
             if self._box is None:
-                yield Item(position, Path(key).read_bytes(), None, None)
+                yield Item(position, Path(key).read_bytes(), None)
             elif self.kind == "mbox":
                 yield self._mbox_item(position, key)
             else:
-                yield Item(position, self._box.get_bytes(key), None, None)
+                yield Item(position, self._box.get_bytes(key), None)
 
     def _mbox_item(self, position: int, key: str) -> Item:
         from_line, _, raw = self._box.get_bytes(key, from_=True).partition(b"\n")  # type: ignore[call-arg]
-        raw = _QUOTED_FROM.sub(rb"\1", raw)
-        sender, _, date = from_line.decode("ascii", "replace").removeprefix("From ").strip().partition(" ")
-        envelope = "" if sender.upper() == "MAILER-DAEMON" else (sender or None)
-        return Item(position, raw, envelope, _asctime(date.strip()))
+        # The line's sender is no envelope to trust: tools write MAILER-DAEMON (or "-") for every message.
+        _, _, date = from_line.decode("ascii", "replace").removeprefix("From ").strip().partition(" ")
+        return Item(position, _QUOTED_FROM.sub(rb"\1", raw), _asctime(date.strip()))
 
 
 def _asctime(text: str) -> datetime | None:

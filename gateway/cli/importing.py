@@ -55,7 +55,8 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
     except KeyboardInterrupt:
         fail(f"interrupted after {position_of(rt, box)} of {len(box)} messages; the same command again resumes there",
              code=130)
-    states = ", ".join(f"{n} {state}" for state, n in sorted(summary.states.items())) or "nothing new"
+    words = {"processed": "new", "duplicate": "already here", "quarantined": "quarantined (`gateway quarantine list`)"}
+    states = ", ".join(f"{n} {words.get(state, state)}" for state, n in sorted(summary.states.items())) or "nothing new"
     skipped = f"; {summary.not_mail} entries were not mail and were skipped" if summary.not_mail else ""
     typer.echo(f"imported {summary.stored} messages from {path} ({states}) into {len(summary.conversations)} "
                f"conversations; nothing was sent{skipped}")
