@@ -6,6 +6,8 @@ State changes go through the same apply() as agents' #commands, and leave the sa
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -20,23 +22,27 @@ from gateway.cli.common import (ConfigOption, RefArgument, admin_name, fail, fin
                                 settings_from)
 from gateway.clock import utc_now
 from gateway.conversation_admin import add_note, change, link as link_conversations, reply as send_reply
-from gateway.errors import GatewayError
 from gateway.merge import merge as merge_conversations
 from gateway.models import Conversation, Message, Status
 from gateway.pipeline import load_roster
+from gateway.runtime import Runtime
 from gateway.split import split as split_conversation
 
 TagsArgument = Annotated[list[str], typer.Argument(metavar="TAG...", help="One or more tags, e.g. billing.")]
 
 
-def _update(config: Path | None, ref: str, update: UpdateConversation, done: str, unchanged: str) -> None:
+@contextmanager
+def _changing(config: Path | None) -> Iterator[tuple[Session, Runtime]]:
+    """One change in one transaction; a refusal (GatewayError) reaches the command line as one line, exit 1."""
     rt = open_runtime(settings_from(config))
-    try:
-        with rt.store.transaction() as tx:
-            conversation = find_conversation(tx, ref, for_change=True)
-            changed = change(tx, rt, conversation, update, admin_name(), utc_now())
-    except GatewayError as exc:
-        fail(str(exc))
+    with rt.store.transaction() as tx:
+        yield tx, rt
+
+
+def _update(config: Path | None, ref: str, update: UpdateConversation, done: str, unchanged: str) -> None:
+    with _changing(config) as (tx, rt):
+        conversation = find_conversation(tx, ref, for_change=True)
+        changed = change(tx, rt, conversation, update, admin_name(), utc_now())
     typer.echo(f"{conversation.ref}: {done if changed else unchanged}")
 
 
@@ -118,8 +124,7 @@ def note(ref: RefArgument, text: Annotated[str, typer.Argument(help="The note; n
     """
     if not text.strip():
         fail("the note is empty; write it in quotes after the ref", code=2)
-    rt = open_runtime(settings_from(config))
-    with rt.store.transaction() as tx:
+    with _changing(config) as (tx, rt):
         conversation = find_conversation(tx, ref, for_change=True)
         add_note(tx, rt, conversation, text, admin_name(), utc_now())
     typer.echo(f"{conversation.ref}: note added")
@@ -152,17 +157,12 @@ def reply(ref: RefArgument,
     Example: gateway conversations reply K7Q2M9XA --file answer.txt --as alice
     """
     text, html = _read(file)
-    rt = open_runtime(settings_from(config))
-    try:
-        with rt.store.transaction() as tx:
-            conversation = find_conversation(tx, ref, for_change=True)
-            agent = _agent(tx, as_) if as_ else next(
-                (a for a in load_roster(tx) if a.id == conversation.assignee_id), None)
-            if agent is None:
-                fail(f"{conversation.ref} is assigned to nobody; say who answers with --as alice@example.com", code=2)
-            send_reply(tx, rt, conversation, agent, text, html, utc_now(), force=force)
-    except GatewayError as exc:
-        fail(str(exc))
+    with _changing(config) as (tx, rt):
+        conversation = find_conversation(tx, ref, for_change=True)
+        agent = _agent(tx, as_) if as_ else next((a for a in load_roster(tx) if a.id == conversation.assignee_id), None)
+        if agent is None:
+            fail(f"{conversation.ref} is assigned to nobody; say who answers with --as alice@example.com", code=2)
+        send_reply(tx, rt, conversation, agent, text, html, utc_now(), force=force)
     typer.echo(f"{conversation.ref}: reply from {agent.address} queued for the customer; `gateway serve` sends it")
 
 
@@ -173,13 +173,9 @@ def merge(ref: Annotated[str, typer.Argument(metavar="REF", help="The conversati
 
     Example: gateway conversations merge K7Q2M9XA QW3RT5YZ
     """
-    rt = open_runtime(settings_from(config))
-    try:
-        with rt.store.transaction() as tx:
-            source, target = find_conversation(tx, ref), find_conversation(tx, into)
-            merge_conversations(tx, source, target, utc_now(), by=admin_name())
-    except GatewayError as exc:
-        fail(str(exc))
+    with _changing(config) as (tx, _):
+        source, target = find_conversation(tx, ref), find_conversation(tx, into)
+        merge_conversations(tx, source, target, utc_now(), by=admin_name())
     typer.echo(f"merged {source.ref} into {target.ref}")
 
 
@@ -203,13 +199,9 @@ def split(ref: RefArgument,
 
     Example: gateway conversations split K7Q2M9XA --from 12
     """
-    rt = open_runtime(settings_from(config))
-    try:
-        with rt.store.transaction() as tx:
-            conversation = find_conversation(tx, ref, for_change=True)
-            new = split_conversation(tx, conversation, _message(tx, conversation, from_), admin_name(), utc_now())
-    except GatewayError as exc:
-        fail(str(exc))
+    with _changing(config) as (tx, _):
+        conversation = find_conversation(tx, ref, for_change=True)
+        new = split_conversation(tx, conversation, _message(tx, conversation, from_), admin_name(), utc_now())
     typer.echo(f"split {conversation.ref}: message {from_.lstrip('#')} and what follows are now {new.ref}")
 
 
@@ -220,13 +212,9 @@ def link(ref: RefArgument,
 
     Example: gateway conversations link K7Q2M9XA QW3RT5YZ
     """
-    rt = open_runtime(settings_from(config))
-    try:
-        with rt.store.transaction() as tx:
-            conversation, target = find_conversation(tx, ref, for_change=True), find_conversation(tx, other)
-            linked = link_conversations(tx, conversation, target, admin_name(), utc_now())
-    except GatewayError as exc:
-        fail(str(exc))
+    with _changing(config) as (tx, _):
+        conversation, target = find_conversation(tx, ref, for_change=True), find_conversation(tx, other)
+        linked = link_conversations(tx, conversation, target, admin_name(), utc_now())
     typer.echo(f"{conversation.ref}: linked to {target.ref}" if linked else
                f"{conversation.ref} is linked to {target.ref} already")
 

@@ -11,7 +11,6 @@ from sqlmodel import col, select
 from gateway.cli.common import ConfigOption, JsonOption, admin_name, fail, open_runtime, open_store, settings_from
 from gateway.cli.output import console, emit_json, emit_jsonl, table, when
 from gateway.clock import utc_now
-from gateway.errors import GatewayError
 from gateway.message import parse
 from gateway.models import RawMessage, RawState
 from gateway.pipeline import Processor
@@ -98,9 +97,6 @@ def drop(id_: IdArgument, config: ConfigOption = None) -> None:
     Example: gateway quarantine drop 42
     """
     store = open_store(settings_from(config))
-    try:
-        with store.transaction() as tx:
-            drop_raw(tx, id_, admin_name(), utc_now())
-    except GatewayError as exc:
-        fail(str(exc))
+    with store.transaction() as tx:
+        drop_raw(tx, id_, admin_name(), utc_now())
     typer.echo(f"dropped mail {id_}; it is kept, and `gateway quarantine list --dropped` shows it")

@@ -11,7 +11,6 @@ from sqlmodel import col, select
 from gateway.cli.common import ConfigOption, JsonOption, admin_name, fail, open_store, settings_from
 from gateway.cli.output import emit_jsonl, styled, table, when
 from gateway.clock import utc_now
-from gateway.errors import GatewayError
 from gateway.models import Conversation, OutboxItem, OutboxStatus
 from gateway.outbound.queue_control import cancel as cancel_item, retry as retry_item, state_of
 
@@ -84,17 +83,14 @@ def retry(id_: IdArgument = None, config: ConfigOption = None,
     settings = settings_from(config)
     store = open_store(settings)
     now = utc_now()
-    try:
-        with store.transaction() as tx:
-            query = select(OutboxItem).with_for_update()
-            items = tx.exec(query.where(OutboxItem.status == OutboxStatus.FAILED) if all_failed
-                            else query.where(OutboxItem.id == id_)).all()
-            if not items and not all_failed:
-                fail(f"no outbox item {id_}; `gateway queue list --state all` shows them")
-            for item in items:
-                retry_item(tx, item, settings, admin_name(), now)
-    except GatewayError as exc:
-        fail(str(exc))
+    with store.transaction() as tx:
+        query = select(OutboxItem).with_for_update()
+        items = tx.exec(query.where(OutboxItem.status == OutboxStatus.FAILED) if all_failed
+                        else query.where(OutboxItem.id == id_)).all()
+        if not items and not all_failed:
+            fail(f"no outbox item {id_}; `gateway queue list --state all` shows them")
+        for item in items:
+            retry_item(tx, item, settings, admin_name(), now)
     typer.echo(f"{len(items)} mail{'s' if len(items) != 1 else ''} will be sent at the next pass of `gateway serve`")
 
 
@@ -106,12 +102,9 @@ def cancel(id_: Annotated[int, typer.Argument(metavar="ID", help="The id from `g
     Example: gateway queue cancel 17
     """
     store = open_store(settings_from(config))
-    try:
-        with store.transaction() as tx:
-            item = tx.get(OutboxItem, id_, with_for_update=True)
-            if item is None:
-                fail(f"no outbox item {id_}; `gateway queue list --state all` shows them")
-            cancel_item(tx, item, admin_name(), utc_now())
-    except GatewayError as exc:
-        fail(str(exc))
+    with store.transaction() as tx:
+        item = tx.get(OutboxItem, id_, with_for_update=True)
+        if item is None:
+            fail(f"no outbox item {id_}; `gateway queue list --state all` shows them")
+        cancel_item(tx, item, admin_name(), utc_now())
     typer.echo(f"cancelled outbox {id_}; it will not be sent")

@@ -14,18 +14,10 @@ from typer.testing import CliRunner
 from gateway import conversation_admin
 from gateway.actions import UpdateConversation
 from gateway.cli import app
-from gateway.models import Agent, Conversation, Customer, Message, Note, OutboxItem
-from tests.conftest import SECRET
+from gateway.models import Agent, Conversation, Customer, Message, Note
 from tests.helpers import conversations, deliver, make_mail, outbox_items, run_until_idle
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
-    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    return {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_MAIL_SECRET": SECRET,
-            "GATEWAY_MAIL_ADDRESSES": "support@example.com,billing@example.com"}
 
 
 @pytest.fixture

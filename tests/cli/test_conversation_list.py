@@ -17,10 +17,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
-    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    return {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_PARTNERS_MEMBERS": "@partner.example",
-            "GATEWAY_MAIL_ADDRESSES": "support@example.com,billing@example.com"}
+def env(env) -> dict[str, str]:
+    return {**env, "GATEWAY_PARTNERS_MEMBERS": "@partner.example"}
 
 
 def _deliver(processor, clock, name: str, subject: str, body: str = "Please help me with this.\n",

@@ -25,19 +25,11 @@ from gateway.cli import app
 from gateway.models import (Agent, Conversation, ImportCheckpoint, Message, OutboxItem, OutboxStatus, RawMessage,
                             RawState)
 from gateway.store import Store
-from tests.conftest import SECRET
 from tests.helpers import CORPORA, conversations, deliver, make_mail, outbox_items
 
 runner = CliRunner()
 SISIMAI = CORPORA / "sisimai-set-of-emails"
 needs_corpora = pytest.mark.skipif(not SISIMAI.is_dir(), reason=f"public corpora not found at {SISIMAI}")
-
-
-@pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
-    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    return {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_MAIL_SECRET": SECRET,
-            "GATEWAY_MAIL_ADDRESSES": "support@example.com,billing@example.com"}
 
 
 def cli(env, *args: str, code: int = 0):  # type: ignore[no-untyped-def]

@@ -11,17 +11,14 @@ from gateway.autoreply.article_draft import article_body
 from gateway.autoreply.articles import ArticleIndex, load_articles
 from gateway.cli import app
 from gateway.models import Agent
-from tests.conftest import SECRET
 from tests.helpers import conversations, deliver, make_mail
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
-    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    return {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_MAIL_SECRET": SECRET,
-            "GATEWAY_SELFHELP_KNOWLEDGE_BASE": "https://help.example.com/articles/"}
+def env(env) -> dict[str, str]:
+    return {**env, "GATEWAY_SELFHELP_KNOWLEDGE_BASE": "https://help.example.com/articles/"}
 
 
 @pytest.fixture

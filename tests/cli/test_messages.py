@@ -10,16 +10,9 @@ from typer.testing import CliRunner
 import gateway.cli.messages
 import gateway.pipeline
 from gateway.cli import app
-from tests.conftest import SECRET
 from tests.helpers import conversations, deliver, make_mail, outbox_items
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
-    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    return {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_MAIL_SECRET": SECRET}
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 import gateway.pipeline
@@ -15,13 +14,6 @@ from tests.conftest import SECRET
 from tests.helpers import conversations, deliver, make_mail, outbox_items
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
-    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    return {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_MAIL_SECRET": SECRET,
-            "GATEWAY_MAIL_ADDRESSES": "support@example.com,billing@example.com"}
 
 
 def _listed(env, *args: str) -> list[dict]:

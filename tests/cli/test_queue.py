@@ -10,16 +10,9 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.models import Agent, OutboxStatus
-from tests.conftest import SECRET
 from tests.helpers import deliver, make_mail, outbox_items, run_until_idle
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
-    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    return {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_MAIL_SECRET": SECRET}
 
 
 @pytest.fixture

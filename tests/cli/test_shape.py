@@ -37,12 +37,6 @@ READS = {("conversations", "list"), ("conversations", "show"), ("agents", "list"
          ("doctor",)}
 
 
-@pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
-    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
-    return {"GATEWAY_DATABASE_URL": database_url}
-
-
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_every_command_has_help_with_an_example_and_takes_a_config(path, command):
     result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
