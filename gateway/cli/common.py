@@ -12,15 +12,17 @@ from typing import Annotated, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
+from typer.models import ArgumentInfo
 
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlmodel import Session, select
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, col, select
 
 from gateway.clock import utc_now
 from gateway.config import Settings, load_config, parse_duration
 from gateway.errors import ConfigError
 from gateway.merge import survivor
-from gateway.models import Conversation
+from gateway.models import Conversation, Status
 from gateway.runtime import Runtime
 from gateway.store import Store
 
@@ -28,7 +30,36 @@ ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", help="The TOML config file [default: $GATEWAY_CONFIG, else ./gateway.toml if present].",
     show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines for lists).")]
-RefArgument = Annotated[str, typer.Argument(metavar="REF", help="A conversation's reference, e.g. K7Q2M9XA.")]
+
+
+def complete_ref(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion: refs of open and pending conversations, latest activity first; none when out of reach."""
+    try:
+        settings = load_config(config_path(ctx.params.get("config")))
+        database = make_url(settings.database.url).database
+        if settings.database.url.startswith("sqlite") and not (database and Path(database).exists()):
+            return []  # Completing must not create an empty database file.
+        store = Store(settings.database.url)
+        try:
+            with store.reading() as tx:
+                refs = tx.exec(select(Conversation.ref).where(
+                    col(Conversation.status).in_([Status.OPEN, Status.PENDING]),
+                    col(Conversation.ref).startswith(incomplete.upper())).order_by(
+                    col(Conversation.updated_at).desc()).limit(100)).all()
+            # In the case typed: the shell keeps only what starts with exactly that.
+            return [ref.lower() if incomplete and incomplete.islower() else ref for ref in refs]
+        finally:
+            store.dispose()
+    except Exception:  # A shell waiting for completions gets none rather than a traceback.
+        return []
+
+
+def ref_argument(metavar: str = "REF", about: str = "A conversation's reference, e.g. K7Q2M9XA.") -> ArgumentInfo:
+    """A conversation reference argument that the shell completes."""
+    return typer.Argument(metavar=metavar, help=about, autocompletion=complete_ref)
+
+
+RefArgument = Annotated[str, ref_argument()]
 SINCE_HELP = ("A span back from now (30m, 12h, 2d, 1w) or a time: 2026-03-01, \"2026-03-01 09:00\" "
               "(in [hours] timezone) or ISO 8601 with an offset.")
 SinceOption = Annotated[str | None, typer.Option("--since", help=SINCE_HELP, show_default=False)]

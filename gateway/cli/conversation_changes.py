@@ -19,7 +19,7 @@ from gateway.actions import UpdateConversation
 from gateway.agents.commands import parse_commands
 from gateway.agents.roster import AgentView, find_agent
 from gateway.cli.common import (ConfigOption, RefArgument, admin_name, fail, find_conversation, open_runtime,
-                                settings_from)
+                                ref_argument, settings_from)
 from gateway.clock import utc_now
 from gateway.conversation_admin import add_note, change, link as link_conversations, reply as send_reply
 from gateway.merge import merge as merge_conversations
@@ -166,8 +166,8 @@ def reply(ref: RefArgument,
     typer.echo(f"{conversation.ref}: reply from {agent.address} queued for the customer; `gateway serve` sends it")
 
 
-def merge(ref: Annotated[str, typer.Argument(metavar="REF", help="The conversation to fold in, e.g. K7Q2M9XA.")],
-          into: Annotated[str, typer.Argument(metavar="INTO_REF", help="The conversation that stays.")],
+def merge(ref: Annotated[str, ref_argument("REF", "The conversation to fold in, e.g. K7Q2M9XA.")],
+          into: Annotated[str, ref_argument("INTO_REF", "The conversation that stays.")],
           config: ConfigOption = None) -> None:
     """Merge REF into INTO_REF (same customer only): its messages move, and later mail for either goes to INTO_REF.
 
@@ -206,7 +206,7 @@ def split(ref: RefArgument,
 
 
 def link(ref: RefArgument,
-         other: Annotated[str, typer.Argument(metavar="OTHER_REF", help="The related conversation.")],
+         other: Annotated[str, ref_argument("OTHER_REF", "The related conversation.")],
          config: ConfigOption = None) -> None:
     """Link REF to a related conversation (another customer's, say); neither customer sees the other's mail.
 

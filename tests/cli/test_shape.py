@@ -15,7 +15,10 @@ import typer
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from tests.helpers import deliver, make_mail
+from sqlmodel import select
+
+from gateway.models import Conversation
+from tests.helpers import conversations, deliver, make_mail
 
 runner = CliRunner()
 GATEWAY = Path(sys.executable).parent / "gateway"
@@ -123,16 +126,25 @@ def test_no_arguments_prints_the_help_and_exit_2():
 
 
 @pytest.mark.integration
-def test_shell_completion_completes_nouns_verbs_and_options():
+def test_shell_completion_completes_nouns_verbs_options_and_open_refs(env, processor, store):
+    deliver(processor, make_mail())
+    deliver(processor, make_mail(sender="Bo <bo@other.example>", subject="Invoice", message_id="<i@x>"))
+    with store.transaction() as tx:
+        tx.exec(select(Conversation).where(Conversation.subject == "Invoice")).one().status = "resolved"
+    (open_ref,) = [c.ref for c in conversations(store) if c.status == "open"]
+
     def complete(words: str) -> list[str]:
-        env = {**os.environ, "_GATEWAY_COMPLETE": "complete_bash", "COMP_WORDS": words,
-               "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}
-        done = subprocess.run([str(GATEWAY)], env=env, capture_output=True, text=True, timeout=60)
+        variables = {**os.environ, **env, "_GATEWAY_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                     "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}
+        done = subprocess.run([str(GATEWAY)], env=variables, capture_output=True, text=True, timeout=60)
         return done.stdout.split()
 
     assert "conversations" in complete("gateway conv")
     assert {"list", "show", "split"} <= set(complete("gateway conversations "))
     assert "--status" in complete("gateway conversations list --st")
+    assert complete("gateway conversations close ") == [open_ref]  # Open ones only: what an admin acts on.
+    assert complete(f"gateway conversations show {open_ref[:3]}") == [open_ref]
+    assert complete(f"gateway conversations show {open_ref[:3].lower()}") == [open_ref.lower()]
 
 
 @pytest.mark.integration
