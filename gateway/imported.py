@@ -14,18 +14,17 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from gateway.archive.headers import ArchiveHints
 from gateway.agents.roster import AgentView
+from gateway.archive.headers import ArchiveHints
 from gateway.classify import Sender, SenderKind, base_address
 from gateway.config import Settings
 from gateway.decision import Context, Decision
-from gateway.merge import survivor
 from gateway.message import ParsedMessage
 from gateway.models import Conversation, Direction, Message, RawMessage, RawState, Status
 from gateway.threading.dedupe import normalise_id
-from gateway.threading.match import Match, Rule, is_participant, match_conversation
+from gateway.threading.match import Match, Rule, by_ref, by_references, is_participant, match_conversation
 
 IMPORT_SOURCE = "import"
 # Our mail that goes to the customer (the rest goes to agents and admins).
@@ -58,16 +57,11 @@ def is_outgoing(sender: Sender, hints: ArchiveHints) -> bool:
     return hints.direction == "out" or (not hints.direction and sender.kind is SenderKind.OWN)
 
 
-def _by_ref(tx: Session, ref: str) -> Conversation | None:
-    found = tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
-    return survivor(tx, found) if found is not None else None
-
-
 def match_imported(tx: Session, msg: ParsedMessage, sender: Sender, hints: ArchiveHints, rcpt_tos: tuple[str, ...],
                    settings: Settings, secret: str, now: datetime) -> Match:
     """The archived conversation when it is this sender's (or free to open), else the live rules; never a reopen."""
-    named = _by_ref(tx, hints.ref)
-    if named is not None and (sender.kind is SenderKind.AGENT or is_participant(tx, named, sender)):
+    named = by_ref(tx, hints.ref)
+    if named is not None and is_participant(tx, named, sender):
         return Match(Rule.ARCHIVE, named)
     if hints.ref and named is None and sender.is_customer:
         return Match(Rule.ARCHIVE)
@@ -95,7 +89,7 @@ def customer_of_ours(tx: Session, msg: ParsedMessage, sender: Sender, hints: Arc
                      settings: Settings) -> Sender | None:
     """The customer our archived mail went to, when its conversation (one split off at our own reply) holds none
     of their mail to open it with; else None."""
-    if not (hints.ref and msg.to and hints.kind in CUSTOMER_FACING) or _by_ref(tx, hints.ref) is not None:
+    if not (hints.ref and msg.to and hints.kind in CUSTOMER_FACING) or by_ref(tx, hints.ref) is not None:
         return None
     ours = base_address(msg.from_address)
     channel = ours if ours in settings.support_addresses else sender.channel
@@ -109,12 +103,7 @@ def record_outgoing(tx: Session, raw: RawMessage, msg: ParsedMessage, hints: Arc
     if tx.exec(select(Message.id).where(Message.message_key == key)).first() is not None:
         raw.state = RawState.DUPLICATE
         return None
-    conversation = _by_ref(tx, hints.ref)
-    if conversation is None:
-        ids = [normalise_id(i) for i in (*msg.in_reply_to, *reversed(msg.references))]
-        found = tx.exec(select(Message.conversation_id).where(
-            col(Message.message_key).in_(ids), col(Message.conversation_id).is_not(None))).first() if ids else None
-        conversation = tx.get(Conversation, found) if found else None
+    conversation = by_ref(tx, hints.ref) or by_references(tx, msg)
     automatic = msg.header("auto-submitted", "no").lower() != "no"
     kind = hints.kind or ("auto_reply" if automatic else "agent_reply")
     tx.add(Message(raw_id=raw.id, conversation_id=conversation.id if conversation else None, message_key=key,

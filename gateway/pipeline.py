@@ -15,13 +15,13 @@ from gateway.agents.gather import gather_agent_mail
 from gateway.agents.reply_text import ReplyText, extract_reply
 from gateway.agents.roster import AgentView
 from gateway.apply import apply, is_partner
+from gateway.archive.headers import ArchiveHints, read_hints
 from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
 from gateway.bounces import bounced_addresses, record_hard_bounces
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
-from gateway.archive.headers import read_hints
 from gateway.errors import StorageError
 from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_outgoing, match_imported,
                               processing_time, record_outgoing, restore_state)
@@ -128,16 +128,7 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         sender = archived_sender(sender, hints)
     digest = content_hash(msg)
     if hints is not None and is_outgoing(sender, hints):
-        if (customer := customer_of_ours(tx, msg, sender, hints, rt.settings)) is not None:
-            opened = _open_conversation(tx, msg, customer, Match(Rule.ARCHIVE), rt.settings.autoreply.languages, now,
-                                        ref=hints.ref)
-            tx.add(Participant(conversation_id=opened.id, address=customer.address))
-        agent = next((a for a in roster if a.address == hints.agent), None)
-        conversation = record_outgoing(tx, raw, msg, hints, digest, agent.id if agent else None, now)
-        if conversation is not None:
-            restore_state(conversation, hints, False, roster, now)
-        log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation
-                 else "-")
+        _process_our_imported_mail(tx, raw, msg, sender, hints, digest, roster, rt, now)
         return
     if sender.kind is SenderKind.OWN:
         _quarantine_raw(raw, msg, "classify", f"loop: {sender.reason}")
@@ -197,6 +188,21 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)
+
+
+def _process_our_imported_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender,
+                               hints: ArchiveHints, digest: str, roster: tuple[AgentView, ...], rt: Runtime,
+                               now: datetime) -> None:
+    """Mail we sent, found in imported history: kept as sent mail in its conversation, never a loop."""
+    if (customer := customer_of_ours(tx, msg, sender, hints, rt.settings)) is not None:
+        opened = _open_conversation(tx, msg, customer, Match(Rule.ARCHIVE), rt.settings.autoreply.languages, now,
+                                    ref=hints.ref)
+        tx.add(Participant(conversation_id=opened.id, address=customer.address))
+    agent = next((a for a in roster if a.address == hints.agent), None)
+    conversation = record_outgoing(tx, raw, msg, hints, digest, agent.id if agent else None, now)
+    if conversation is not None:
+        restore_state(conversation, hints, False, roster, now)
+    log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation else "-")
 
 
 def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, claim: AgentClaim,

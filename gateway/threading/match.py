@@ -41,12 +41,14 @@ class Match:
     reopen: bool = False
 
 
-def _by_ref(tx: Session, ref: str | None) -> Conversation | None:
+def by_ref(tx: Session, ref: str | None) -> Conversation | None:
+    """The conversation a ref names, or the one it was merged into."""
     conversation = tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
     return survivor(tx, conversation) if conversation is not None else None
 
 
-def _by_references(tx: Session, msg: ParsedMessage) -> Conversation | None:
+def by_references(tx: Session, msg: ParsedMessage) -> Conversation | None:
+    """The conversation of a message this one refers to, or of a shared ancestor."""
     # The direct parent first (In-Reply-To, then References from the newest), then a shared ancestor.
     ids = [normalise_id(i) for i in (*msg.in_reply_to, *reversed(msg.references))]
     if not ids:
@@ -107,16 +109,16 @@ def nearly_same(a: str, b: str) -> bool:
 def _find(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, ...],
           settings: Settings, secret: str, now: datetime) -> tuple[Rule, Conversation | None]:
     for address in (*rcpt_tos, *msg.recipients):
-        if (conversation := _by_ref(tx, ref_from_address(secret, address))) is not None:
+        if (conversation := by_ref(tx, ref_from_address(secret, address))) is not None:
             return Rule.TOKEN, conversation
     for message_id in (*msg.in_reply_to, *reversed(msg.references)):
-        if (conversation := _by_ref(tx, ref_from_message_id(secret, message_id))) is not None:
+        if (conversation := by_ref(tx, ref_from_message_id(secret, message_id))) is not None:
             return Rule.OUR_MESSAGE_ID, conversation
-    if (conversation := _by_references(tx, msg)) is not None:
+    if (conversation := by_references(tx, msg)) is not None:
         return Rule.REFERENCES, conversation
     if sender.is_machine:
         return Rule.NEW, None
-    if (conversation := _by_ref(tx, ref_in_subject(msg.subject))) is not None:
+    if (conversation := by_ref(tx, ref_in_subject(msg.subject))) is not None:
         return Rule.SUBJECT_REF, conversation
     if sender.is_customer and (conversation := _same_request(tx, msg, sender, settings, now)) is not None:
         return Rule.SAME_REQUEST, conversation
