@@ -1,5 +1,4 @@
-"""What every CLI command shares: finding the config, opening the store, naming a conversation or a time,
-failing in one line."""
+"""What every CLI command shares: finding the config, opening the store, naming a time, failing in one line."""
 
 from __future__ import annotations
 
@@ -12,17 +11,12 @@ from typing import Annotated, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
-from typer.models import ArgumentInfo
 
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.engine import make_url
-from sqlmodel import Session, col, select
 
 from gateway.clock import utc_now
 from gateway.config import Settings, load_config, parse_duration
 from gateway.errors import ConfigError
-from gateway.merge import survivor
-from gateway.models import Conversation, Status
 from gateway.runtime import Runtime
 from gateway.store import Store
 
@@ -32,38 +26,9 @@ ConfigOption = Annotated[Path | None, typer.Option(
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines for lists).")]
 
 
-def complete_ref(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Shell completion: refs of open and pending conversations, latest activity first; none when out of reach."""
-    try:
-        settings = load_config(config_path(ctx.params.get("config")))
-        database = make_url(settings.database.url).database
-        if settings.database.url.startswith("sqlite") and not (database and Path(database).exists()):
-            return []  # Completing must not create an empty database file.
-        store = Store(settings.database.url)
-        try:
-            with store.reading() as tx:
-                refs = tx.exec(select(Conversation.ref).where(
-                    col(Conversation.status).in_([Status.OPEN, Status.PENDING]),
-                    col(Conversation.ref).startswith(incomplete.upper())).order_by(
-                    col(Conversation.updated_at).desc()).limit(100)).all()
-            # In the case typed: the shell keeps only what starts with exactly that.
-            return [ref.lower() if incomplete and incomplete.islower() else ref for ref in refs]
-        finally:
-            store.dispose()
-    except Exception:  # A shell waiting for completions gets none rather than a traceback.
-        return []
-
-
-def ref_argument(metavar: str = "REF", about: str = "A conversation's reference, e.g. K7Q2M9XA.") -> ArgumentInfo:
-    """A conversation reference argument that the shell completes."""
-    return typer.Argument(metavar=metavar, help=about, autocompletion=complete_ref)
-
-
-RefArgument = Annotated[str, ref_argument()]
 SINCE_HELP = ("A span back from now (30m, 12h, 2d, 1w) or a time: 2026-03-01, \"2026-03-01 09:00\" "
               "(in [hours] timezone) or ISO 8601 with an offset.")
 SinceOption = Annotated[str | None, typer.Option("--since", help=SINCE_HELP, show_default=False)]
-_REF = re.compile(r"[A-Za-z0-9]{8}")
 _SPAN = re.compile(r"\s*\d+\s*[smhdw]\s*")
 
 
@@ -102,23 +67,6 @@ def open_runtime(settings: Settings) -> Runtime:
     """What the pipeline and apply() need, for commands that act as the daemon would."""
     store = open_store(settings)
     return Runtime(store, settings, settings.mail.secret or store.shared_secret(), utc_now)
-
-
-def find_conversation(tx: Session, ref: str, *, for_change: bool = False) -> Conversation:
-    """The conversation REF names; a malformed ref is bad usage (2), an unknown one a failure (1).
-
-    A change to a merged conversation is refused with the ref that took it over.
-    """
-    if not _REF.fullmatch(ref.strip()):
-        fail(f"{ref!r} is not a conversation reference; a ref is 8 letters and digits, like K7Q2M9XA", code=2)
-    query = select(Conversation).where(Conversation.ref == ref.strip().upper())
-    # A change locks the row, as agents' mail does, so a reply processed meanwhile sees it or waits.
-    conversation = tx.exec(query.with_for_update() if for_change else query).first()
-    if conversation is None:
-        fail(f"no conversation {ref.strip().upper()!r}; `gateway conversations list` shows the refs")
-    if for_change and conversation.merged_into_id is not None:
-        fail(f"{conversation.ref} was merged into {survivor(tx, conversation).ref}; change that one instead")
-    return conversation
 
 
 def parse_since(text: str, now: datetime, zone: str) -> datetime:

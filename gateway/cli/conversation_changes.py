@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 from gateway.actions import UpdateConversation
 from gateway.agents.commands import parse_commands
 from gateway.agents.roster import AgentView, find_agent
-from gateway.cli.common import (ConfigOption, RefArgument, admin_name, fail, find_conversation, open_runtime,
-                                ref_argument, settings_from)
+from gateway.cli.common import ConfigOption, admin_name, fail, open_runtime, settings_from
+from gateway.cli.refs import RefArgument, find_conversation, ref_argument
 from gateway.clock import utc_now
 from gateway.conversation_admin import add_note, change, link as link_conversations, reply as send_reply
 from gateway.merge import merge as merge_conversations

@@ -10,10 +10,10 @@ from sqlalchemy import ColumnElement, Text, cast
 from sqlmodel import Session, col, func, select
 
 from gateway.attention import attention_order, is_partner, waiting_since
-from gateway.cli.common import (ConfigOption, JsonOption, RefArgument, SinceOption, fail, find_conversation,
-                                open_store, settings_from, since_time)
+from gateway.cli.common import ConfigOption, JsonOption, SinceOption, fail, open_store, settings_from, since_time
 from gateway.cli.exchange import print_exchange
 from gateway.cli.output import ago, emit_json, emit_jsonl, styled, table
+from gateway.cli.refs import RefArgument, find_conversation
 from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.models import Agent, Conversation, Customer, Message, Status

@@ -16,8 +16,9 @@ import typer
 from sqlmodel import Session, col, func, select
 
 from gateway.archive.writers import jsonl_lines, mbox_entries
-from gateway.cli.common import ConfigOption, SinceOption, fail, find_conversation, open_store, settings_from, since_time
+from gateway.cli.common import ConfigOption, SinceOption, fail, open_store, settings_from, since_time
 from gateway.cli.progress import progress
+from gateway.cli.refs import find_conversation
 from gateway.models import Conversation
 from gateway.records import ConversationRecord, conversation_records
 

@@ -9,7 +9,8 @@ import typer
 from sqlmodel import select
 
 from gateway.autoreply.article_draft import article_title, draft_article, slug
-from gateway.cli.common import ConfigOption, RefArgument, fail, find_conversation, open_store, settings_from
+from gateway.cli.common import ConfigOption, fail, open_store, settings_from
+from gateway.cli.refs import RefArgument, find_conversation
 from gateway.models import Message
 
 app = typer.Typer(no_args_is_help=True, help="The knowledge base the acknowledgement suggests articles from.\n\n"
