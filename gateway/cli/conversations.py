@@ -83,36 +83,38 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
     """List conversations, the ones that need a person first.
 
     Order: open, then pending; within them higher priority, then partners (★), then those waiting for a first
-    reply (STATUS new), longest wait first. Resolved ones (with --all or --status resolved) come last, newest first. --since counts activity (a new message, a change) from then on.
+    reply (STATUS new), then the longest wait for an answer (WAITING: since the customer's first message after
+    our last reply; "-" when they have our answer). Resolved ones (with --all or --status resolved) come last, newest first. --since counts activity (a new message, a change) from then on.
 
     Example: gateway conversations list --tag billing --since 2d --search "refund invoice"
     """
     settings = settings_from(config)
     store = open_store(settings)
     counts = select(Message.conversation_id, func.count().label("n")).group_by(Message.conversation_id).subquery()
+    waiting = waiting_since()
     with store.reading() as tx:
-        query = (select(Conversation, Customer, counts.c.n, Agent.address, is_partner(settings), waiting_since())
+        query = (select(Conversation, Customer, counts.c.n, Agent.address, is_partner(settings), waiting)
                  .join(Customer, isouter=True).join(Agent, col(Agent.id) == Conversation.assignee_id, isouter=True)
                  .join(counts, counts.c.conversation_id == Conversation.id, isouter=True)
                  .where(*_filters(tx, settings, status, all_, channel, tag, assignee, customer, partner, since,
                                   search)))
-        rows = tx.exec(query.order_by(*attention_order(settings)).limit(limit)).all()
+        rows = tx.exec(query.order_by(*attention_order(settings, waiting)).limit(limit)).all()
     now = utc_now()
     if json_:
         emit_jsonl({"ref": c.ref, "status": c.status, "priority": c.priority, "customer": who.address if who else "",
                     "partner": bool(is_partner_), "channel": c.channel, "subject": c.subject, "tags": c.tags,
                     "assignee": agent, "messages": n or 0, "created_at": c.created_at,
                     "updated_at": c.updated_at, "first_response_at": c.first_response_at,
-                    "waiting_since": waiting if c.status != Status.RESOLVED else None}
-                   for c, who, n, agent, is_partner_, waiting in rows)
+                    "waiting_since": since if c.status != Status.RESOLVED else None}
+                   for c, who, n, agent, is_partner_, since in rows)
         return
     # "new": open and never answered, the first thing to look at.
     table(("REF", "STATUS", "PRI", "CUSTOMER", "SUBJECT", "TAGS", "ASSIGNEE", "MSGS", "WAITING"),
           [(c.ref, styled("new", "bold yellow") if c.status == Status.OPEN and c.first_response_at is None
             else styled(c.status), styled(c.priority) if c.priority != "normal" else "-",
             (who.address if who else "-") + (" ★" if p else ""), c.subject[:60], ",".join(c.tags) or "-",
-            agent or "-", str(n or 0), ago(now - waiting) if c.status != Status.RESOLVED else "-")
-           for c, who, n, agent, p, waiting in rows],
+            agent or "-", str(n or 0), ago(now - since) if since and c.status != Status.RESOLVED else "-")
+           for c, who, n, agent, p, since in rows],
           empty="no conversations match" + ("" if all_ or status else " (resolved ones need --all)"))
 
 

@@ -144,3 +144,22 @@ def test_since_accepts_a_span(env, queue, clock):
     assert datetime.now(UTC) > clock.now
     assert _refs(env, "--since", "30m") == []
     assert len(_refs(env, "--since", "5000w")) == 5
+
+
+def test_a_customer_who_has_our_answer_waits_behind_one_who_wrote_again(env, processor, clock, store, tmp_path):
+    with store.transaction() as tx:
+        tx.add(Agent(address="alice@example.com", name="Alice"))
+    first = _deliver(processor, clock, "a@customer.example", "First question")
+    second = _deliver(processor, clock, "b@customer.example", "Second question")
+    answer = tmp_path / "answer.txt"
+    answer.write_text("Here you go.\n")
+    for ref in (first, second):
+        runner.invoke(app, ["conversations", "reply", ref, "--file", str(answer), "--as", "alice"], env=env)
+    clock.now = datetime.now(UTC)  # After the answers, which went out on the real clock.
+    deliver(processor, make_mail(sender="B <b@customer.example>", subject="Re: Second question",
+                                 message_id="<b2@x>", body="That did not work.\n",
+                                 In_Reply_To="<Second.question@x>"))
+    rows = [json.loads(line) for line in runner.invoke(app, ["conversations", "list", "--json"], env=env)
+            .stdout.splitlines()]
+    assert [r["ref"] for r in rows] == [second, first]
+    assert rows[0]["waiting_since"] is not None and rows[1]["waiting_since"] is None
