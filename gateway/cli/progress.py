@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,7 +57,8 @@ def progress(label: str, total: int, done: int = 0) -> Iterator[Advance]:
 
     Progress goes to stderr, so `gateway export … -` keeps stdout for the data.
     """
-    if not sys.stderr.isatty():
+    terminal = Console(stderr=True)
+    if not terminal.is_terminal:
         plain = PlainProgress(label, total, done)
         plain.start()
         yield plain.advance
@@ -66,6 +66,6 @@ def progress(label: str, total: int, done: int = 0) -> Iterator[Advance]:
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    with Progress(*columns, console=terminal, transient=False) as bar:
         task = bar.add_task(label, total=total, completed=done)
         yield lambda count=1: bar.advance(task, count)

@@ -99,6 +99,11 @@ def test_jsonl_export_is_complete(env, history, store, tmp_path):
     assert all("raw" in m for r in records.values() for m in r["messages"])
 
 
+def test_a_terminal_gets_a_progress_bar_with_count_and_time_left(env, history, tmp_path):
+    result = cli({**env, "FORCE_COLOR": "1", "COLUMNS": "100"}, "export", str(tmp_path / "all.jsonl"))
+    assert "━" in result.stderr and "3/3" in result.stderr and "eta" in result.stderr
+
+
 def test_export_of_one_conversation_to_standard_output(env, history):
     result = cli(env, "export", "--conversation", history[1].lower(), "-")
     (record,) = [json.loads(line) for line in result.stdout.splitlines()]
