@@ -67,8 +67,9 @@ def _message_header(message: MessageRecord) -> Text:
     who = message.sender if message.direction == "in" else f"to {', '.join(message.recipients) or '-'}"
     agent = f" by {message.agent}" if message.agent and message.kind == "agent_reply" else ""
     placed = f"  (placed by {message.placed_by})" if message.placed_by else ""
-    head = Text(f"{arrow} {when(message.time)}  #{message.id}  {message.kind.replace('_', ' ')}{agent}  {who}{placed}",
-                style="bold" if (message.direction, message.kind) in _WRITTEN else "dim")
+    kind = message.kind.replace("_", " ") + (" (delivery problem)" if message.kind == "bounce" else "")
+    style = "bold" if (message.direction, message.kind) in _WRITTEN else "red" if message.kind == "bounce" else "dim"
+    head = Text(f"{arrow} {when(message.time)}  #{message.id}  {kind}{agent}  {who}{placed}", style=style)
     return head + _delivery(message) + Text(f"\n  Subject: {message.subject}", style="dim")
 
 

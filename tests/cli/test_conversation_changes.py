@@ -217,6 +217,10 @@ def test_show_folds_quotes_marks_notes_and_shows_failed_delivery(env, ref, proce
                                       "> and will answer soon.\n", In_Reply_To="<req-1@customer.example>"))
     relay_sink.handler.reply = "550 5.1.1 <anne@customer.example>: no such user"
     run_until_idle(relay_sender.run_once)
+    ack = next(i for i in outbox_items(store) if i.kind == "acknowledgement")
+    deliver(processor, make_mail(sender="Mail Delivery System <MAILER-DAEMON@mx.customer.example>",
+                                 subject="Undelivered Mail Returned to Sender", message_id="<dsn@mx>",
+                                 body="550 5.1.1 user unknown\n", In_Reply_To=ack.message_id), mail_from="")
     with store.transaction() as tx:
         conversation = tx.exec(select(Conversation)).one()
         tx.add(Note(conversation_id=conversation.id, created_at=conversation.created_at, kind="bounce_hard",
@@ -225,6 +229,7 @@ def test_show_folds_quotes_marks_notes_and_shows_failed_delivery(env, ref, proce
     assert "Still offline." in text and "> and will answer soon." not in text
     assert "lines folded: quote header; --full shows them" in text
     assert "[failed: 550 5.1.1 <anne@customer.example>: no such user]" in text
+    assert "bounce (delivery problem)" in text
     assert "DELIVERY FAILED (internal)" in text and "BOUNCE HARD (internal): anne@customer.example bounced" in text
     assert "> and will answer soon." in gateway(env, "conversations", "show", ref, "--full")
 
