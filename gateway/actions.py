@@ -33,6 +33,7 @@ class UpdateConversation:
     remove_tags: tuple[str, ...] = ()
     priority: str | None = None
     no_survey: bool = False
+    unassign: bool = False  # an admin's `conversations assign REF nobody`
 
 
 @dataclass(frozen=True)

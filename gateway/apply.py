@@ -40,6 +40,8 @@ def _update(conversation: Conversation, action: UpdateConversation, now: datetim
         conversation.resolved_at = now if action.status == Status.RESOLVED else None
     if action.assign is not None:
         conversation.assignee_id = action.assign.id
+    elif action.unassign:
+        conversation.assignee_id = None
     if action.add_tags or action.remove_tags:
         tags = [t for t in conversation.tags if t not in action.remove_tags]
         conversation.tags = [*tags, *(t for t in action.add_tags if t not in tags)]
@@ -49,7 +51,8 @@ def _update(conversation: Conversation, action: UpdateConversation, now: datetim
         conversation.no_survey = True
     changes = [f"status {conversation.status}" if conversation.status != before[0] else "",
                f"assigned to {action.assign.address}" if action.assign and conversation.assignee_id != before[1]
-               else "", f"tags {', '.join(conversation.tags) or 'none'}" if conversation.tags != before[2] else "",
+               else "", "unassigned" if action.unassign and before[1] is not None else "",
+               f"tags {', '.join(conversation.tags) or 'none'}" if conversation.tags != before[2] else "",
                f"priority {conversation.priority}" if conversation.priority != before[3] else "",
                "no survey" if action.no_survey else ""]
     return "; ".join(c for c in changes if c)

@@ -74,6 +74,7 @@ class Context:
     saved_replies: Mapping[str, str] = field(default_factory=dict)
     auto_reply: AutoReplyFacts | None = None  # gathered only when an acknowledgement may be due
     survey_reply: SurveyReply | None = None  # a rating in reply to our survey mail
+    imported: bool = False  # history brought in by `gateway import`: recorded, never answered
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ class RawState(StrEnum):
     PROCESSED = "processed"
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
+    # An admin dropped it from the quarantine: the row stays, with who and when in `reason`.
+    DROPPED = "dropped"
 
 
 class Direction(StrEnum):
@@ -32,6 +34,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # an admin stopped it (`gateway queue cancel`); the row stays
 
 
 def empty_list() -> list:  # type: ignore[type-arg]
@@ -347,3 +350,13 @@ class Heartbeat(SQLModel, table=True):
     # The newest ERROR logged by this process, so `gateway status` can say what last went wrong.
     last_error: str = Field(default="", sa_type=Text)
     last_error_at: datetime | None = None
+
+
+class ImportCheckpoint(SQLModel, table=True):
+    """How far `gateway import` got through one mailbox, committed with the mail it stored, so a rerun resumes."""
+
+    __tablename__ = "import_checkpoint"
+    source: str = Field(sa_type=String(1000), primary_key=True)
+    position: int = 0
+    total: int = 0
+    updated_at: datetime

@@ -16,6 +16,7 @@ from gateway.agents.gather import gather_agent_mail
 from gateway.agents.reply_text import ReplyText, extract_reply
 from gateway.agents.roster import AgentView
 from gateway.apply import apply, is_partner
+from gateway.archive.headers import ArchiveHints, read_hints
 from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
 from gateway.bounces import about_our_mail, note_delivery_problems, record_hard_bounces
@@ -23,6 +24,8 @@ from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
 from gateway.errors import StorageError
+from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_outgoing, match_imported,
+                              processing_time, record_outgoing, restore_state)
 from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
 from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Note, Participant,
@@ -67,8 +70,8 @@ def _new_customer(tx: Session, sender: Sender, now: datetime) -> Customer:
 
 
 def _open_conversation(tx: Session, msg: ParsedMessage, customer: Customer, sender: Sender, match: Match,
-                       languages: tuple[str, ...], now: datetime) -> Conversation:
-    conversation = Conversation(ref=new_ref(), subject=without_refs(msg.subject),
+                       languages: tuple[str, ...], now: datetime, ref: str = "") -> Conversation:
+    conversation = Conversation(ref=ref or new_ref(), subject=without_refs(msg.subject),
                                 subject_key=base_subject(msg.subject)[:200], customer_id=customer.id,
                                 channel=sender.channel, created_at=now, updated_at=now,
                                 linked_to_id=match.linked_to.id if match.linked_to else None,
@@ -132,13 +135,19 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     roster = load_roster(tx)
     agents = frozenset(a.address for a in roster)
     sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, agents)
+    hints = read_hints(msg.header) if is_imported(raw) else None
+    if hints is not None:
+        sender = archived_sender(sender, hints)
+    digest = content_hash(msg)
+    if hints is not None and is_outgoing(sender, hints):
+        _process_our_imported_mail(tx, raw, msg, sender, hints, digest, roster, rt, now)
+        return
     if sender.kind is SenderKind.OWN:
         _quarantine_raw(raw, msg, "classify", f"loop: {sender.reason}", now)
         return
     # Two gateways threading one person's new mails side by side would each open a conversation for them.
     if not sender.is_machine and not hold_until_commit(tx, f"sender:{sender.address}"):
         raise SenderBusy(sender.address)
-    digest = content_hash(msg)
     duplicate, reused = find_duplicate(tx, msg, digest)
     if duplicate is not None:
         duplicate.recipients = list(dict.fromkeys((*duplicate.recipients, *raw.rcpt_tos, *msg.recipients)))
@@ -153,12 +162,14 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     lists = list_addresses(tx, rt.settings)
     ours = rt.settings.support_addresses | rt.settings.note_addresses
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
-    claim = None if sender.is_machine else authenticate(
+    # Imported history proves nothing about agents' tokens (the secret may differ): it is recorded, never obeyed.
+    claim = None if sender.is_machine or hints is not None else authenticate(
         sender.address, sender.kind is SenderKind.AGENT, addressed, rt.secret, agents, lists)
     if claim is not None and not claim.refusal and (
             forged := dmarc_failure(msg.headers, rt.settings.authentication.authserv_id)):
         claim = AgentClaim(refusal=f"reply from agent {sender.address} refused: {forged}")
-    if claim is None and addressed and all(base_address(a) in rt.settings.note_addresses for a in addressed):
+    if claim is None and hints is None and addressed and all(
+            base_address(a) in rt.settings.note_addresses for a in addressed):
         claim = AgentClaim(refusal=f"sent to a note address without a valid agent token, from {sender.address}")
     if claim is not None:
         _process_agent_mail(tx, raw, msg, sender, claim, digest, reused, roster, rt, now)
@@ -167,16 +178,20 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     # customer (match, view, apply) finds this object instead of querying again.
     customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first() \
         if sender.is_customer else None
-    match = match_conversation(tx, msg, sender, tuple(raw.rcpt_tos), rt.settings, rt.secret, now, customer)
+    rcpt_tos = tuple(raw.rcpt_tos)
+    match = (match_conversation(tx, msg, sender, rcpt_tos, rt.settings, rt.secret, now, customer) if hints is None
+             else match_imported(tx, msg, sender, hints, rcpt_tos, rt.settings, rt.secret, now))
     if report is not None and (reported := by_ref(tx, report.ref)) is not None:
         # A report about our mail belongs with that mail; being machine mail, it reopens and answers nothing.
         match = Match(Rule.DELIVERY_REPORT, reported)
     conversation = match.conversation
-    is_new = conversation is None and not sender.is_machine
+    is_new = conversation is None and (sender.is_customer if hints is not None else not sender.is_machine)
     if is_new:
         customer = customer or _new_customer(tx, sender, now)
-        conversation = _open_conversation(tx, msg, customer, sender, match, rt.settings.autoreply.languages, now)
-    message = _record(tx, raw, msg, sender, conversation, match.rule, digest, reused, rt.settings)
+        conversation = _open_conversation(tx, msg, customer, sender, match, rt.settings.autoreply.languages, now,
+                                          ref=hints.ref if hints is not None and match.rule is Rule.ARCHIVE else "")
+    agent = next((a for a in roster if a.address == sender.address), None) if hints is not None else None
+    message = _record(tx, raw, msg, sender, conversation, match.rule, digest, reused, rt.settings, agent)
     _settle(raw, RawState.PROCESSED, now)
     if report is not None and conversation is not None:
         note_delivery_problems(tx, conversation.id, report, rt.settings.autoreply.bounce_window.days, now)  # type: ignore[arg-type]
@@ -185,28 +200,54 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if conversation is None:
         log.info("mid=%s conv=- %s mail kept, no conversation (%s)", msg.message_id, sender.kind, sender.reason)
         return
-    survey_reply = find_survey_reply(tx, msg, now) if sender.is_customer and not is_new else None
-    # A rating in reply to our survey is an answer, not a request: the conversation stays resolved.
-    if survey_reply is None and (match.reopen or (sender.is_customer and conversation.status == Status.PENDING)):
-        if conversation.status == Status.RESOLVED:
-            # Kept as an event: `gateway report` counts how often a resolution did not hold.
-            tx.add(Note(conversation_id=conversation.id, created_at=now, kind="reopened", author=sender.address,
-                        body="Reopened by the customer's reply."))
-        # The customer answered: it needs a person again.
-        previous = conversation.status
-        conversation.status, conversation.resolved_at = Status.OPEN, None
-        status_changed(tx, conversation, previous, rt.settings, now, rt.autoreply.hours)
-    conversation.updated_at = now
+    survey_reply = None
+    if hints is not None:
+        restore_state(conversation, hints, is_new, roster, now)
+    else:
+        survey_reply = find_survey_reply(tx, msg, now) if sender.is_customer and not is_new else None
+        # A rating in reply to our survey is an answer, not a request: the conversation stays resolved.
+        if survey_reply is None and (match.reopen or (sender.is_customer and conversation.status == Status.PENDING)):
+            _reopen(tx, conversation, sender, rt, now)
+        conversation.updated_at = now
     facts = None
     # Only a new conversation is acknowledged: a reply to a resolved one within the reopen window ("thanks, that
     # fixed it") must not get "we have your message" again; after the window it opens a new, linked one.
-    if sender.is_customer and is_new and customer is not None:
+    if sender.is_customer and is_new and hints is None and customer is not None:
         facts = gather_facts(tx, customer, now)
     ctx = Context(msg, sender, _view(tx, conversation, is_new, roster, rt), rt.settings, now, roster=roster,
-                  lists=lists, auto_reply=facts, survey_reply=survey_reply)
+                  lists=lists, auto_reply=facts, survey_reply=survey_reply, imported=hints is not None)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)
+
+
+def _reopen(tx: Session, conversation: Conversation, sender: Sender, rt: Runtime, now: datetime) -> None:
+    """The customer answered: it needs a person again."""
+    if conversation.status == Status.RESOLVED:
+        # Kept as an event: `gateway report` counts how often a resolution did not hold.
+        tx.add(Note(conversation_id=conversation.id, created_at=now, kind="reopened", author=sender.address,
+                    body="Reopened by the customer's reply."))
+    previous = conversation.status
+    conversation.status, conversation.resolved_at = Status.OPEN, None
+    status_changed(tx, conversation, previous, rt.settings, now, rt.autoreply.hours)
+
+
+def _process_our_imported_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender,
+                               hints: ArchiveHints, digest: str, roster: tuple[AgentView, ...], rt: Runtime,
+                               now: datetime) -> None:
+    """Mail we sent, found in imported history: kept as sent mail in its conversation, never a loop."""
+    raw.processed_at = now
+    if (recipient := customer_of_ours(tx, msg, sender, hints, rt.settings)) is not None:
+        customer = tx.exec(select(Customer).where(Customer.address == recipient.address)).first() \
+            or _new_customer(tx, recipient, now)
+        opened = _open_conversation(tx, msg, customer, recipient, Match(Rule.ARCHIVE),
+                                    rt.settings.autoreply.languages, now, ref=hints.ref)
+        tx.add(Participant(conversation_id=opened.id, address=recipient.address))
+    agent = next((a for a in roster if a.address == hints.agent), None)
+    conversation = record_outgoing(tx, raw, msg, hints, digest, agent.id if agent else None, now)
+    if conversation is not None:
+        restore_state(conversation, hints, False, roster, now)
+    log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation else "-")
 
 
 def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, claim: AgentClaim,
@@ -269,12 +310,14 @@ class Processor:
             self.on_processed()
         return len(rows)
 
-    def process(self, raw_id: int) -> None:
-        """Process one stored message by id, on its own."""
+    def process(self, *raw_ids: int) -> None:
+        """Process these stored messages, if they still wait, in one transaction (each in its own savepoint)."""
         with self.rt.store.reading() as tx:
-            raw = tx.exec(select(RawMessage.raw).where(RawMessage.id == raw_id)).first() or b""
+            raws = dict(tx.exec(select(RawMessage.id, RawMessage.raw).where(col(RawMessage.id).in_(raw_ids))).all())
+        parsed = [(raw_id, self._parse(raws.get(raw_id, b""))) for raw_id in raw_ids]
         with self.rt.store.transaction() as tx:
-            self._process_one(tx, raw_id, self._parse(raw))
+            for raw_id, msg in parsed:
+                self._process_one(tx, raw_id, msg)
 
     @staticmethod
     def _parse(raw: bytes) -> ParsedMessage | Exception:
@@ -293,7 +336,7 @@ class Processor:
                     return
                 if isinstance(msg, Exception):
                     raise msg
-                process_in(tx, raw, msg, self.rt, self.rt.clock())
+                process_in(tx, raw, msg, self.rt, processing_time(raw, self.rt.clock))
             self._conflicts.pop(raw_id, None)
         except SenderBusy as busy:
             log.debug("raw=%s waits: another gateway has mail from %s in hand", raw_id, busy)

@@ -10,13 +10,15 @@ from gateway.agents.reply import handle_agent_mail
 from gateway.agents.routing import notify_agents
 from gateway.autoreply.rule import acknowledge
 from gateway.decision import Context, Rule
+from gateway.imported import stop_imported_mail
 from gateway.stop_machine_mail import stop_machine_mail
 from gateway.surveys.reply_rule import record_survey_reply
 
 log = logging.getLogger(__name__)
 
 RULES: tuple[Rule, ...] = (
-    stop_machine_mail,  # Never answer a machine: always first, and final.
+    stop_imported_mail,  # History brought in by `gateway import` sends nothing: first, and final.
+    stop_machine_mail,  # Never answer a machine: final.
     handle_agent_mail,  # An agent's mail is theirs alone to act on: final.
     record_survey_reply,  # A rating in reply to our survey is an answer, not a request: final.
     notify_agents,

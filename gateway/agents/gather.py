@@ -29,8 +29,8 @@ def _seen_at(tx: Session, conversation: Conversation, msg: ParsedMessage, agent:
     return tx.exec(ours.where(Message.agent_id == agent.id).order_by(col(Message.id).desc())).first()
 
 
-def _colleague_reply(tx: Session, conversation: Conversation, agent: AgentView,
-                     roster: tuple[AgentView, ...]) -> ColleagueReply | None:
+def colleague_reply(tx: Session, conversation: Conversation, agent: AgentView,
+                    roster: tuple[AgentView, ...]) -> ColleagueReply | None:
     row = tx.exec(select(Message).where(
         Message.conversation_id == conversation.id, Message.direction == Direction.OUT,
         Message.kind == "agent_reply", Message.agent_id != agent.id).order_by(col(Message.id).desc())).first()
@@ -41,8 +41,8 @@ def _colleague_reply(tx: Session, conversation: Conversation, agent: AgentView,
     return ColleagueReply(name, colleague.address if colleague else "", row.created_at, row.text.strip())
 
 
-def _colleagues(tx: Session, conversation: Conversation, agent: AgentView,
-                roster: tuple[AgentView, ...]) -> tuple[str, ...]:
+def colleagues(tx: Session, conversation: Conversation, agent: AgentView,
+               roster: tuple[AgentView, ...]) -> tuple[str, ...]:
     """Agents who were told of or answered this conversation, other than this one."""
     ids = set(tx.exec(select(Message.agent_id).where(
         Message.conversation_id == conversation.id, col(Message.agent_id).is_not(None))).all())
@@ -69,6 +69,6 @@ def gather_agent_mail(tx: Session, conversation: Conversation, message: Message,
     return AgentMail(
         agent=agent, message_pk=message.id, reply=reply, to_note_address=to_note_address,  # type: ignore[arg-type]
         seen_at=_seen_at(tx, conversation, msg, agent),
-        colleague_reply=_colleague_reply(tx, conversation, agent, roster),
-        colleagues=_colleagues(tx, conversation, agent, roster),
+        colleague_reply=colleague_reply(tx, conversation, agent, roster),
+        colleagues=colleagues(tx, conversation, agent, roster),
         held=_held(tx, conversation, agent), last_notice_at=last_notice, has_files=bool(attachments_of(raw)))

@@ -3,35 +3,74 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from gateway.cli import (agents, conversations, doctor, export, incidents, lifecycle, quarantine, report, status,
-                         surveys, templates)
+from gateway.cli import (agents, conversation_changes, conversations, doctor, export, importing, incidents, kb,
+                         lifecycle, messages, quarantine, queue, report, status, surveys, templates)
 from gateway.errors import GatewayError
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True,
-                  help="An email-native support gateway. Start with `gateway init`, then `gateway serve`.")
+try:  # Typer 0.20+ carries its own copy of click.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older Typer on plain click
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[no-redef]
+
+
+class OneLineErrors(TyperGroup):
+    """Every failure is one line on stderr: 2 for bad usage, 1 for what went wrong, 130 for Ctrl-C."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+            code = 2
+        except UsageError as exc:
+            message = exc.format_message().replace("Value error, ", "").strip()
+            message += "" if message.endswith((".", "?", "!")) else "."
+            hint = f" See `{exc.ctx.command_path} --help`." if exc.ctx is not None else ""
+            typer.echo(f"error: {message}{hint}", err=True)
+            code = 2
+        except ClickException as exc:
+            typer.echo(f"error: {exc.format_message()}", err=True)
+            code = exc.exit_code
+        except typer.Abort:
+            typer.echo("error: interrupted", err=True)
+            code = 130
+        # Expected trouble (a store that went away, a file that cannot be written): the system's words, one line.
+        except (GatewayError, OSError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True,
+                  help="An email-native support gateway. Start with `gateway init`, then `gateway serve`.\n\n"
+                       "Example: gateway conversations list --status open\n\n"
+                       "Shell completion: gateway --install-completion (bash, zsh, fish), then open a new shell.")
 lifecycle.register(app)
 export.register(app)
+importing.register(app)
 doctor.register(app)
 report.register(app)
 status.register(app)
 app.add_typer(conversations.app, name="conversations")
+conversation_changes.register(conversations.app)
 app.add_typer(agents.app, name="agents")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(queue.app, name="queue")
+app.add_typer(messages.app, name="messages")
+app.add_typer(kb.app, name="kb")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(templates.app, name="templates")
 app.add_typer(surveys.app, name="surveys")
 
 
 def main() -> None:
-    """Entry point: any error we expected becomes one line on stderr, never a traceback."""
-    try:
-        app()
-    except GatewayError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except OSError as exc:  # A file that cannot be written, a port in use: the system's words, in one line.
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    """Entry point: `gateway` on the PATH and `python -m gateway`."""
+    app()

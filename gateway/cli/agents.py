@@ -6,16 +6,16 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlmodel import col, select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.cli.output import table
 from gateway.clock import utc_now
 from gateway.config import is_plain_address
 from gateway.models import Agent, Conversation
 
-app = typer.Typer(no_args_is_help=True, help="Manage the agents who answer customers from their own mail client.")
+app = typer.Typer(no_args_is_help=True, help="Manage the agents who answer customers from their own mail client.\n\n"
+                                            "Example: gateway agents add alice@example.com --name Alice")
 
 AddressArgument = Annotated[str, typer.Argument(help="The agent's own mail address, e.g. alice@example.com.")]
 
@@ -62,13 +62,8 @@ def list_(config: ConfigOption = None, json_: JsonOption = False) -> None:
         for a in agents:
             typer.echo(json.dumps({"address": a.address, "name": a.name, "tier": a.tier}, ensure_ascii=False))
         return
-    if not agents:
-        typer.echo("no agents yet; add one with: gateway agents add alice@example.com --name Alice")
-        return
-    table = Table("ADDRESS", "NAME", "TIER", box=None)
-    for a in agents:
-        table.add_row(a.address, a.name or "-", str(a.tier))
-    Console().print(table)
+    table(("ADDRESS", "NAME", "TIER"), [(a.address, a.name or "-", str(a.tier)) for a in agents],
+          empty="no agents yet; add one with: gateway agents add alice@example.com --name Alice")
 
 
 @app.command()

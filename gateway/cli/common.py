@@ -1,24 +1,36 @@
-"""What every CLI command shares: finding the config, opening the store, failing in one line."""
+"""What every CLI command shares: finding the config, opening the store, naming a time, failing in one line."""
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from gateway.config import Settings, load_config
+from gateway.clock import utc_now
+from gateway.config import Settings, load_config, parse_duration
 from gateway.errors import ConfigError
 from gateway.schema import migrate
+from gateway.runtime import Runtime
 from gateway.store import Store
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", help="The TOML config file [default: $GATEWAY_CONFIG, else ./gateway.toml if present].",
     show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines for lists).")]
+
+
+SINCE_HELP = ("A span back from now (30m, 12h, 2d, 1w) or a time: 2026-03-01, \"2026-03-01 09:00\" "
+              "(in [hours] timezone) or ISO 8601 with an offset.")
+SinceOption = Annotated[str | None, typer.Option("--since", help=SINCE_HELP, show_default=False)]
+_SPAN = re.compile(r"\s*\d+\s*[smhdw]\s*")
 
 
 def config_path(given: Path | None) -> Path | None:
@@ -50,3 +62,41 @@ def open_store(settings: Settings) -> Store:
 def fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    """What the pipeline and apply() need, for commands that act as the daemon would."""
+    store = open_store(settings)
+    return Runtime(store, settings, settings.mail.secret or store.shared_secret(), utc_now)
+
+
+def parse_since(text: str, now: datetime, zone: str) -> datetime:
+    """A moment from a span back from `now` (2d) or a time; a time without an offset is in `zone`."""
+    try:
+        return now - parse_duration(text) if _SPAN.fullmatch(text) else _moment(text, zone)
+    except ValueError:
+        raise ValueError(f"--since {text!r} is neither a span like 2d or 12h nor a time like 2026-03-01 "
+                         "or \"2026-03-01 09:00\"") from None
+
+
+def _moment(text: str, zone: str) -> datetime:
+    when = datetime.fromisoformat(text.strip())
+    return when.replace(tzinfo=ZoneInfo(zone)) if when.utcoffset() is None else when
+
+
+def since_time(text: str | None, settings: Settings) -> datetime | None:
+    """The --since option's moment, or a one-line usage error."""
+    if text is None:
+        return None
+    try:
+        return parse_since(text, utc_now(), settings.hours.timezone)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+
+
+def admin_name() -> str:
+    """Who is at the keyboard, as notes and logs name them: the login name, marked as an admin."""
+    try:
+        return f"{getpass.getuser()} (admin)"
+    except (OSError, KeyError):  # No login name (a container without a passwd entry).
+        return "admin"

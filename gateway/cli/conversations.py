@@ -1,4 +1,4 @@
-"""`gateway conversations list | show REF`."""
+"""`gateway conversations list | show REF`; the verbs that change one are in conversation_changes.py."""
 
 from __future__ import annotations
 
@@ -6,112 +6,141 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-from sqlmodel import col, func, select
+from sqlalchemy import ColumnElement, Text, cast
+from sqlmodel import Session, col, func, select
 
-from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.attention import attention_order, is_partner, waiting_since
+from gateway.cli.common import ConfigOption, JsonOption, SinceOption, fail, open_store, settings_from, since_time
+from gateway.cli.exchange import print_exchange
+from gateway.cli.output import ago, emit_json, emit_jsonl, styled, table
+from gateway.cli.refs import RefArgument, find_conversation
 from gateway.cli.related import show_related
 from gateway.clock import utc_now
-from gateway.errors import GatewayError
-from gateway.merge import merge as merge_conversations
-from gateway.models import Conversation, Customer, Message, Status
+from gateway.config import Settings
+from gateway.models import Agent, Conversation, Customer, Message, Status
 from gateway.records import conversation_records
+from gateway.search import matching
 
-app = typer.Typer(no_args_is_help=True, help="Look at conversations.")
+app = typer.Typer(no_args_is_help=True, help="Look at and change conversations.\n\n"
+                                             "Example: gateway conversations list --status open --partner")
 
 
-def _when(value: object) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"  # type: ignore[attr-defined]
+def _assignee_filter(tx: Session, wanted: str) -> ColumnElement[bool]:
+    if wanted.lower() in ("none", "nobody"):
+        return col(Conversation.assignee_id).is_(None)
+    value = wanted.strip().lower()
+    agents = tx.exec(select(Agent).where(Agent.active)).all()
+    found = [a for a in agents if value in (a.address, a.address.partition("@")[0], a.name.lower(),
+                                           a.name.lower().split(" ")[0])]
+    if len(found) != 1:
+        known = ", ".join(sorted(a.address for a in agents)) or "none yet"
+        why = "more than one agent by that name; give the address" if found else f"no agent {wanted!r}"
+        fail(f"--assignee: {why} (agents: {known}; `nobody` for unassigned)", code=2)
+    return col(Conversation.assignee_id) == found[0].id
+
+
+def _filters(tx: Session, settings: Settings, statuses: list[Status] | None, every: bool, channel: str | None,
+             tags: list[str] | None, assignee: str | None, customer: str | None, partner: bool,
+             since: str | None, search: str | None) -> list[ColumnElement[bool]]:
+    chosen = [s.value for s in statuses] if statuses else [Status.OPEN.value, Status.PENDING.value]
+    where = [] if every else [col(Conversation.status).in_(chosen)]
+    if channel:
+        wanted = channel.strip().lower()
+        where.append(col(Conversation.channel) == wanted if "@" in wanted
+                     else col(Conversation.channel).like(f"{wanted}@%"))
+    for tag in tags or ():
+        # A tag is one word: find it, quoted as the stored JSON list writes it, in that list's text.
+        quoted = json.dumps(tag.strip().lower()).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(cast(col(Conversation.tags), Text).like(f"%{quoted}%", escape="\\"))
+    if assignee:
+        where.append(_assignee_filter(tx, assignee))
+    if customer:
+        pattern = f"%{customer.strip()}%"
+        where.append(col(Customer.address).ilike(pattern) | col(Customer.name).ilike(pattern))
+    if partner:
+        where.append(is_partner(settings))
+    if (moment := since_time(since, settings)) is not None:
+        where.append(col(Conversation.updated_at) >= moment)
+    if search:
+        where.append(matching(tx, search))
+    return where
 
 
 @app.command("list")
 def list_(config: ConfigOption = None, json_: JsonOption = False,
-          status: Annotated[Status | None, typer.Option(help="Only conversations in this state.")] = None,
-          limit: Annotated[int, typer.Option(min=1, help="At most this many, newest activity first.")] = 50) -> None:
-    """List conversations, newest activity first.
+          status: Annotated[list[Status] | None, typer.Option(
+              help="Only this state; repeatable [default: open and pending].", show_default=False)] = None,
+          all_: Annotated[bool, typer.Option("--all", help="Every state, resolved too.")] = False,
+          channel: Annotated[str | None, typer.Option(help="Only this channel: billing@example.com or billing.")] = None,
+          tag: Annotated[list[str] | None, typer.Option(help="Only with this tag; repeatable (all must match).")] = None,
+          assignee: Annotated[str | None, typer.Option(
+              help="Only assigned to this agent (address, name), or `nobody`.")] = None,
+          customer: Annotated[str | None, typer.Option(help="Customer address or name contains this.")] = None,
+          partner: Annotated[bool, typer.Option("--partner", help="Only partners' conversations.")] = False,
+          since: SinceOption = None,
+          search: Annotated[str | None, typer.Option(
+              help="Words (all must occur) in the subject or what was written; \"quote a phrase\".")] = None,
+          limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50) -> None:
+    """List conversations, the ones that need a person first.
 
-    Example: gateway conversations list --status open --json
+    Order: open, then pending; within them higher priority, then partners (★), then those waiting for a first
+    reply (STATUS new), then the longest wait for an answer (WAITING: since the customer's first message after
+    our last reply; "-" when they have our answer). Resolved ones (with --all or --status resolved) come last, newest first. --since counts activity (a new message, a change) from then on.
+
+    Example: gateway conversations list --tag billing --since 2d --search "refund invoice"
     """
-    store = open_store(settings_from(config))
+    settings = settings_from(config)
+    store = open_store(settings)
     counts = select(Message.conversation_id, func.count().label("n")).group_by(Message.conversation_id).subquery()
-    query = (select(Conversation, Customer.address, counts.c.n).join(Customer, isouter=True)
-             .join(counts, counts.c.conversation_id == Conversation.id, isouter=True))
-    if status is not None:
-        query = query.where(Conversation.status == status.value)
+    waiting = waiting_since()
     with store.reading() as tx:
-        rows = tx.exec(query.order_by(col(Conversation.updated_at).desc()).limit(limit)).all()
+        query = (select(Conversation, Customer, counts.c.n, Agent.address, is_partner(settings), waiting)
+                 .join(Customer, isouter=True).join(Agent, col(Agent.id) == Conversation.assignee_id, isouter=True)
+                 .join(counts, counts.c.conversation_id == Conversation.id, isouter=True)
+                 .where(*_filters(tx, settings, status, all_, channel, tag, assignee, customer, partner, since,
+                                  search)))
+        rows = tx.exec(query.order_by(*attention_order(settings, waiting)).limit(limit)).all()
+    now = utc_now()
     if json_:
-        for c, customer, n in rows:
-            typer.echo(json.dumps({"ref": c.ref, "status": c.status, "customer": customer, "channel": c.channel,
-                                   "subject": c.subject, "messages": n or 0, "created_at": c.created_at.isoformat(),
-                                   "updated_at": c.updated_at.isoformat()}, ensure_ascii=False))
+        emit_jsonl({"ref": c.ref, "status": c.status, "priority": c.priority, "customer": who.address if who else "",
+                    "partner": bool(is_partner_), "channel": c.channel, "subject": c.subject, "tags": c.tags,
+                    "assignee": agent, "messages": n or 0, "created_at": c.created_at,
+                    "updated_at": c.updated_at, "first_response_at": c.first_response_at,
+                    "waiting_since": since if c.status != Status.RESOLVED else None}
+                   for c, who, n, agent, is_partner_, since in rows)
         return
-    table = Table("REF", "STATUS", "CUSTOMER", "SUBJECT", "MSGS", "UPDATED (UTC)", box=None)
-    for c, customer, n in rows:
-        table.add_row(c.ref, c.status, customer or "-", c.subject[:60], str(n or 0), _when(c.updated_at))
-    # markup=False: a subject like "Re: Login [#K7Q2M9XA]" is text, not rich markup to swallow.
-    Console(markup=False).print(table if rows else "no conversations yet")
+    # "new": open and never answered, the first thing to look at.
+    table(("REF", "STATUS", "PRI", "CUSTOMER", "SUBJECT", "TAGS", "ASSIGNEE", "MSGS", "WAITING"),
+          [(c.ref, styled("new", "bold yellow") if c.status == Status.OPEN and c.first_response_at is None
+            else styled(c.status), styled(c.priority) if c.priority != "normal" else "-",
+            (who.address if who else "-") + (" ★" if p else ""), c.subject[:60], ",".join(c.tags) or "-",
+            agent or "-", str(n or 0), ago(now - since) if since and c.status != Status.RESOLVED else "-")
+           for c, who, n, agent, p, since in rows],
+          empty="no conversations match" + ("" if all_ or status else " (resolved ones need --all)"))
 
 
 @app.command()
-def show(ref: Annotated[str, typer.Argument(help="The conversation's reference, e.g. K7Q2M9XA.")],
-         config: ConfigOption = None, json_: JsonOption = False) -> None:
-    """Show one conversation and every message in it, with the threading rule that placed each.
+def show(ref: RefArgument, config: ConfigOption = None, json_: JsonOption = False,
+         full: Annotated[bool, typer.Option("--full", help="Unfold quotes, signatures and automatic mail.")] = False
+         ) -> None:
+    """Show the whole exchange: every message (quotes folded), internal notes and delivery problems, in order.
 
-    Example: gateway conversations show K7Q2M9XA
+    Each message is numbered (#ID) for `split --from` and `kb export --message`.
+
+    Example: gateway conversations show K7Q2M9XA --full
     """
     store = open_store(settings_from(config))
     with store.reading() as tx:
-        record = next(conversation_records(tx, [ref]), None)
-    if record is None:
-        fail(f"no conversation {ref!r}; `gateway conversations list` shows the refs")
+        conversation = find_conversation(tx, ref)
+        record = next(conversation_records(tx, [conversation.ref]))
     if json_:
-        typer.echo(json.dumps(record.to_json(), ensure_ascii=False))
+        emit_json(record.to_json())
         return
-    console = Console(markup=False)
-    console.print(Text.assemble((record.ref, "bold"), f"  {record.subject}"))
-    console.print(f"status {record.status} · customer {record.customer} · channel {record.channel} · "
-                  f"opened {_when(record.created_at)} UTC" + (f" · linked to {record.linked_to}"
-                                                              if record.linked_to else ""))
-    console.print(f"priority {record.priority} · assigned to {record.assignee or 'nobody'} · "
-                  f"tags: {', '.join(record.tags) or 'none'}")
-    table = Table("TIME (UTC)", "DIR", "KIND", "FROM", "TO", "SUBJECT", "PLACED BY", box=None)
-    for m in record.messages:
-        to = ", ".join(m.recipients) if m.direction == "out" else "-"
-        table.add_row(_when(m.time), m.direction, m.kind, m.sender, to, m.subject[:50], m.placed_by or "-")
-    console.print(table)
-    for note in record.notes:
-        author = f" by {note.author}" if note.author else ""
-        console.print(f"NOTE {_when(note.time)} {note.kind.replace('_', ' ')}{author}: {note.body}", highlight=False)
+    print_exchange(record, full)
 
 
 @app.command()
-def merge(ref: Annotated[str, typer.Argument(help="The conversation to fold in, e.g. K7Q2M9XA.")],
-          into: Annotated[str, typer.Argument(metavar="INTO_REF", help="The conversation that stays.")],
-          config: ConfigOption = None) -> None:
-    """Merge REF into INTO_REF: its messages move, and later mail for either goes to INTO_REF.
-
-    Example: gateway conversations merge K7Q2M9XA QW3RT5YZ
-    """
-    store = open_store(settings_from(config))
-    with store.transaction() as tx:
-        found = {c.ref: c for c in tx.exec(select(Conversation).where(
-            col(Conversation.ref).in_([ref.upper(), into.upper()]))).all()}
-        for wanted in (ref.upper(), into.upper()):
-            if wanted not in found:
-                fail(f"no conversation {wanted!r}; `gateway conversations list` shows the refs")
-        try:
-            merge_conversations(tx, found[ref.upper()], found[into.upper()], utc_now())
-        except GatewayError as exc:
-            fail(str(exc))
-    typer.echo(f"merged {ref.upper()} into {into.upper()}")
-
-
-@app.command()
-def related(ref: Annotated[str, typer.Argument(help="The conversation's reference, e.g. K7Q2M9XA.")],
-            config: ConfigOption = None, json_: JsonOption = False,
+def related(ref: RefArgument, config: ConfigOption = None, json_: JsonOption = False,
             days: Annotated[int, typer.Option(min=1, help="Look this many days before and after it.")] = 30,
             min_score: Annotated[float, typer.Option(min=0.0, max=1.0, help="How alike, 0 to 1.")] = 0.25,
             limit: Annotated[int, typer.Option(min=1, help="At most this many, most alike first.")] = 20,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 
 from gateway.cli.common import ConfigOption, JsonOption, settings_from
+from gateway.cli.output import console
 from gateway.health import Check, run_checks
 from gateway.health.config import check_config
 from gateway.health.database import check_database
@@ -31,17 +31,16 @@ def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
     """
     settings = settings_from(config)
     findings = run_checks(settings, CHECKS)
-    # One line per check, however narrow the terminal or pipe: a fix cut in two is hard to copy.
-    console = Console(markup=False, highlight=False, soft_wrap=True)
+    out = console()
     for finding in findings:
         if json_:
             typer.echo(json.dumps(finding.__dict__, ensure_ascii=False))
         elif finding.warning:
-            console.print(f"warn  {finding.check}: {finding.detail}; fix: {finding.fix}", style="yellow")
+            out.print(f"warn  {finding.check}: {finding.detail}; fix: {finding.fix}", style="yellow")
         elif finding.ok:
-            console.print(f"ok    {finding.check}: {finding.detail}", style="green")
+            out.print(f"ok    {finding.check}: {finding.detail}", style="green")
         else:
-            console.print(f"FAIL  {finding.check}: {finding.detail}; fix: {finding.fix}", style="red")
+            out.print(f"FAIL  {finding.check}: {finding.detail}; fix: {finding.fix}", style="red")
     if not all(f.ok for f in findings):
         raise typer.Exit(1)
 

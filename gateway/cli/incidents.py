@@ -9,19 +9,18 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 from sqlmodel import Session, col, select
 
 from gateway.autoreply.incidents import is_over
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.cli.output import table
 from gateway.clock import utc_now
 from gateway.config import parse_duration
 from gateway.models import Incident, IncidentKind
 
 app = typer.Typer(no_args_is_help=True, help="Known incidents: while one is open, every auto-reply mentions it "
-                                            "(a planned maintenance is worded apart from an unplanned outage).")
+                                            "(a planned maintenance is worded apart from an unplanned outage).\n\n"
+                                            "Example: gateway incidents open \"Mail delivery delays\" --kind outage --until 2h")
 
 _RELATIVE = re.compile(r"\s*\d+\s*[mhdw]\s*")
 _UNTIL_HELP = ("When it is expected to end: \"2026-11-24 18:00\" in the local time of \\[hours] timezone, "
@@ -175,17 +174,9 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
                                    "updated_at": _iso(i.updated_at), "resolved_at": _iso(i.resolved_at)},
                                   ensure_ascii=False))
         return
-    if not rows:
-        typer.echo("no open incidents" + ("" if all_ else "; `--all` shows resolved ones too"))
-        return
-    table = Table(box=None)
-    for name in ("ID", "KIND", "STATUS", "TITLE", "UNTIL", "OPENED"):
-        # Only the title may wrap: a time split over two lines is hard to read and to grep.
-        table.add_column(name, no_wrap=name != "TITLE")
-    for i in rows:
-        table.add_row(str(i.id), i.kind, _status(i, now), escape(i.title), _local(i.until, zone),
-                      _local(i.opened_at, zone))
-    Console().print(table)
+    table(("ID", "KIND", "STATUS", "TITLE", "UNTIL", "OPENED"),
+          [(str(i.id), i.kind, _status(i, now), i.title, _local(i.until, zone), _local(i.opened_at, zone))
+           for i in rows], empty="no open incidents" + ("" if all_ else "; `--all` shows resolved ones too"))
 
 
 def _iso(when: datetime | None) -> str | None:

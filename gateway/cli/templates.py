@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.cli.output import console, table
 from gateway.clock import utc_now
 from gateway.config import Settings, is_plain_address
 from gateway.errors import GatewayError
@@ -36,7 +35,8 @@ from gateway.templating.render import Rendered
 from gateway.templating.stats import saved_reply_usage, template_usage
 from gateway.templating.validate import TemplateProblemError, validate
 
-app = typer.Typer(no_args_is_help=True, help="Look at, change, test and roll back the mail templates.")
+app = typer.Typer(no_args_is_help=True, help="Look at, change, test and roll back the mail templates.\n\n"
+                                            "Example: gateway templates preview acknowledgement --language de")
 
 NameArgument = Annotated[str, typer.Argument(
     help="A template, or a variant of one: acknowledgement, acknowledgement.beta, acknowledgement.de.")]
@@ -44,11 +44,6 @@ CommentOption = Annotated[str, typer.Option(help="Why, kept in `history`.")]
 ConversationOption = Annotated[str, typer.Option("--conversation", help="Use this conversation's real values.")]
 ChannelOption = Annotated[str, typer.Option(help="Pick the variant for this channel, e.g. beta@example.com.")]
 LanguageOption = Annotated[str, typer.Option(help="Pick the variant for this language, e.g. de.")]
-
-
-def _console() -> Console:
-    # Names and comments are shown as typed: "[test]" in a comment is text, not rich markup.
-    return Console(markup=False, highlight=False)
 
 
 def _known(name: str) -> str:
@@ -108,11 +103,10 @@ def list_(config: ConfigOption = None, json_: JsonOption = False) -> None:
                                    "description": template.description,
                                    "variants": [{"name": n, "version": v} for n, v in variants]}))
         return
-    table = Table("NAME", "FOR", "VARIANTS", "IN USE", box=None)
-    for template, version, variants in entries:
-        shown = ", ".join(n.removeprefix(f"{template.name}.") + (f" (v{v})" if v else "") for n, v in variants)
-        table.add_row(template.name, template.audience, shown or "-", f"v{version}" if version else "shipped")
-    _console().print(table)
+    table(("NAME", "FOR", "VARIANTS", "IN USE"),
+          [(template.name, template.audience,
+            ", ".join(n.removeprefix(f"{template.name}.") + (f" (v{v})" if v else "") for n, v in variants) or "-",
+            f"v{version}" if version else "shipped") for template, version, variants in entries])
 
 
 @app.command()
@@ -303,11 +297,10 @@ def history(name: NameArgument, config: ConfigOption = None, json_: JsonOption =
         for entry in entries:
             typer.echo(json.dumps(entry, ensure_ascii=False))
         return
-    table = Table("VERSION", "SAVED (UTC)", "BY", "IN USE", "COMMENT", box=None)
-    for e in entries:
-        table.add_row(str(e["version"]), str(e["saved"])[:16].replace("T", " ") or "-", str(e["author"]) or "-",
-                      "yes" if e["in_use"] else "", str(e["comment"]) or "-")
-    _console().print(table if entries else f"{name} has no shipped files and no saved versions")
+    table(("VERSION", "SAVED (UTC)", "BY", "IN USE", "COMMENT"),
+          [(str(e["version"]), str(e["saved"])[:16].replace("T", " ") or "-", str(e["author"]) or "-",
+            "yes" if e["in_use"] else "", str(e["comment"]) or "-") for e in entries],
+          empty=f"{name} has no shipped files and no saved versions")
 
 
 @app.command()
@@ -385,15 +378,13 @@ def stats(config: ConfigOption = None, json_: JsonOption = False,
             typer.echo(json.dumps({"kind": u.kind, "name": u.name, "uses": u.uses, "share": round(u.share, 3),
                                    "worth_fixing": u.worth_fixing}, ensure_ascii=False))
         return
-    table = Table("KIND", "NAME", f"USES ({days} DAYS)", "SHARE OF REPLIES", box=None)
-    for u in usage:
-        share = f"{u.share:.0%}" if u.kind == "saved_reply" else ""
-        table.add_row(u.kind.replace("_", " "), u.name, str(u.uses), share)
-    console = _console()
-    console.print(table)
+    table(("KIND", "NAME", f"USES ({days} DAYS)", "SHARE OF REPLIES"),
+          [(u.kind.replace("_", " "), u.name, str(u.uses), f"{u.share:.0%}" if u.kind == "saved_reply" else "")
+           for u in usage])
+    out = console()
     for u in (u for u in usage if u.worth_fixing):
-        console.print(f"Saved reply {u.name!r} went out {u.uses} times, in {u.share:.0%} of replies. A canned reply "
+        out.print(f"Saved reply {u.name!r} went out {u.uses} times, in {u.share:.0%} of replies. A canned reply "
                       "used this often points to a cause worth fixing (a product gap, a missing help article, a "
                       "confusing page).", soft_wrap=True)
     if not any(u.kind == "saved_reply" for u in usage):
-        console.print(f"no saved replies used in the last {days} days")
+        out.print(f"no saved replies used in the last {days} days")

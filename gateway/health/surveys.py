@@ -16,7 +16,7 @@ def check_survey_links(settings: Settings) -> Iterator[Finding]:
     url = settings.web.base_url
     if not settings.web.public_url:
         # Fine on a laptop trying the gateway out; a warning, like the example.com domain.
-        yield Finding("survey links", False, f"links in surveys point to {url}, which only this machine can open",
+        yield Finding("survey links", True, f"links in surveys point to {url}, which only this machine can open",
                       "serve [web] host:port through your reverse proxy and set [web] public_url to its https "
                       "address (or set [surveys] enabled = false)", warning=True)
     elif not url.startswith("https://"):

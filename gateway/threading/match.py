@@ -27,6 +27,7 @@ class Rule(StrEnum):
     NEW = "new"
     NEW_LINKED = "new-linked"
     DELIVERY_REPORT = "delivery-report"
+    ARCHIVE = "archive"  # imported mail put back in the conversation our export recorded
 
 
 # Signals that prove the sender was sent our mail; the others must come from a participant.
@@ -42,11 +43,13 @@ class Match:
 
 
 def by_ref(tx: Session, ref: str | None) -> Conversation | None:
+    """The conversation a ref names, or the one it was merged into."""
     conversation = tx.exec(select(Conversation).where(Conversation.ref == ref)).first() if ref else None
     return survivor(tx, conversation) if conversation is not None else None
 
 
-def _by_references(tx: Session, msg: ParsedMessage) -> Conversation | None:
+def by_references(tx: Session, msg: ParsedMessage) -> Conversation | None:
+    """The conversation of a message this one refers to, or of a shared ancestor."""
     # The direct parent first (In-Reply-To, then References from the newest), then a shared ancestor.
     ids = [normalise_id(i) for i in (*msg.in_reply_to, *reversed(msg.references))]
     if not ids:
@@ -109,7 +112,7 @@ def _find(tx: Session, msg: ParsedMessage, sender: Sender, rcpt_tos: tuple[str, 
     for message_id in (*msg.in_reply_to, *reversed(msg.references)):
         if (conversation := by_ref(tx, ref_from_message_id(secret, message_id))) is not None:
             return Rule.OUR_MESSAGE_ID, conversation
-    if (conversation := _by_references(tx, msg)) is not None:
+    if (conversation := by_references(tx, msg)) is not None:
         return Rule.REFERENCES, conversation
     if sender.is_machine:
         return Rule.NEW, None

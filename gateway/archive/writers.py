@@ -1,0 +1,56 @@
+"""Writing conversations out: one JSON object per conversation (everything), or an mbox of every message."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+
+from sqlmodel import Session
+
+from gateway.archive.headers import archive_header, without_archive_header
+from gateway.records import ConversationRecord, MessageRecord
+
+# Data other features keep about a conversation, exported under their name in each JSON object: a function from
+# the conversations' ids to a list of plain values per id. The survey feature adds ("ratings", its function) here;
+# until then each object carries "ratings": [] so the shape does not change when it does.
+Extra = Callable[[Session, Sequence[int]], dict[int, list[object]]]
+EXTRAS: dict[str, Extra] = {"ratings": lambda tx, ids: {}}
+
+_FROM_LINE = re.compile(rb"^(>*From )", re.MULTILINE)
+
+
+def jsonl_lines(tx: Session, records: Sequence[ConversationRecord]) -> list[bytes]:
+    """One line per conversation: its fields, messages with their raw MIME (base64), notes, tags and extras."""
+    ids = [r.id for r in records]
+    extras = {name: extra(tx, ids) for name, extra in EXTRAS.items()}
+    lines = []
+    for record in records:
+        value = record.to_json()
+        value.update({name: found.get(record.id, []) for name, found in extras.items()})
+        lines.append(json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n")
+    return lines
+
+
+def _from_line(message: MessageRecord) -> bytes:
+    sender = message.sender if message.sender and message.sender.isascii() else "MAILER-DAEMON"
+    return f"From {sender} {time.asctime(message.time.utctimetuple())}\n".encode("ascii")
+
+
+def mbox_entries(records: Sequence[ConversationRecord]) -> list[bytes]:
+    """Each message of each conversation as an mboxrd entry, with the archive headers an import reads back."""
+    entries = []
+    for record in records:
+        for message in record.messages:
+            if message.raw is None:
+                continue  # A message whose bytes were never kept (none today) has nothing to put in an mbox.
+            header = archive_header(record.ref, {
+                "direction": message.direction, "kind": message.kind, "agent": message.agent or "",
+                "received": message.time.isoformat()}, {
+                "status": record.status, "priority": record.priority, "tags": " ".join(record.tags),
+                "assignee": record.assignee or ""})
+            body = (header + without_archive_header(message.raw)).replace(b"\r\n", b"\n")
+            body = _FROM_LINE.sub(rb">\1", body)
+            entries.append(_from_line(message) + body + (b"" if body.endswith(b"\n") else b"\n") + b"\n")
+    return entries
