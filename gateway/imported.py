@@ -22,7 +22,7 @@ from gateway.classify import Sender, SenderKind, base_address
 from gateway.config import Settings
 from gateway.decision import Context, Decision
 from gateway.message import ParsedMessage
-from gateway.models import Conversation, Direction, Message, RawMessage, RawState, Status
+from gateway.models import Conversation, Customer, Direction, Message, RawMessage, RawState, Status
 from gateway.threading.dedupe import normalise_id
 from gateway.threading.match import Match, Rule, by_ref, by_references, is_participant, match_conversation
 
@@ -58,14 +58,15 @@ def is_outgoing(sender: Sender, hints: ArchiveHints) -> bool:
 
 
 def match_imported(tx: Session, msg: ParsedMessage, sender: Sender, hints: ArchiveHints, rcpt_tos: tuple[str, ...],
-                   settings: Settings, secret: str, now: datetime) -> Match:
+                   settings: Settings, secret: str, now: datetime, customer: Customer | None) -> Match:
     """The archived conversation when it is this sender's (or free to open), else the live rules; never a reopen."""
     named = by_ref(tx, hints.ref)
     if named is not None and is_participant(tx, named, sender):
         return Match(Rule.ARCHIVE, named)
     if hints.ref and named is None and sender.is_customer:
         return Match(Rule.ARCHIVE)
-    return dataclasses.replace(match_conversation(tx, msg, sender, rcpt_tos, settings, secret, now), reopen=False)
+    return dataclasses.replace(match_conversation(tx, msg, sender, rcpt_tos, settings, secret, now, customer),
+                               reopen=False)
 
 
 def restore_state(conversation: Conversation, hints: ArchiveHints, opened: bool, roster: tuple[AgentView, ...],

@@ -180,7 +180,7 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         if sender.is_customer else None
     rcpt_tos = tuple(raw.rcpt_tos)
     match = (match_conversation(tx, msg, sender, rcpt_tos, rt.settings, rt.secret, now, customer) if hints is None
-             else match_imported(tx, msg, sender, hints, rcpt_tos, rt.settings, rt.secret, now))
+             else match_imported(tx, msg, sender, hints, rcpt_tos, rt.settings, rt.secret, now, customer))
     if report is not None and (reported := by_ref(tx, report.ref)) is not None:
         # A report about our mail belongs with that mail; being machine mail, it reopens and answers nothing.
         match = Match(Rule.DELIVERY_REPORT, reported)

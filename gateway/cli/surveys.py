@@ -23,7 +23,8 @@ from gateway.surveys.choices import label
 from gateway.surveys.rows import survey_rows
 from gateway.surveys.stats import Figures, SurveyRow, SurveyStats, summarize
 
-app = typer.Typer(no_args_is_help=True, help="Satisfaction surveys: answers, figures and opt-outs.")
+app = typer.Typer(no_args_is_help=True, help="Satisfaction surveys: answers, figures and opt-outs.\n\n"
+                                            "Example: gateway surveys stats --since 90d")
 CsvOption = Annotated[bool, typer.Option("--csv", help="CSV on stdout, for a spreadsheet.")]
 
 

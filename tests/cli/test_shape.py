@@ -37,7 +37,8 @@ COMMANDS = sorted(_commands(), key=lambda item: item[0])
 READS = {("conversations", "list"), ("conversations", "show"), ("agents", "list"), ("quarantine", "list"),
          ("quarantine", "show"), ("queue", "list"), ("incidents", "list"), ("templates", "list"),
          ("templates", "show"), ("templates", "preview"), ("templates", "history"), ("templates", "stats"),
-         ("doctor",)}
+         ("doctor",), ("report",), ("status",), ("surveys", "list"), ("surveys", "stats"),
+         ("conversations", "related")}
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
