@@ -101,7 +101,7 @@ def test_conversations_show_lists_the_delivery_problem(processor, store, databas
     env = {"GATEWAY_DATABASE_URL": database_url}
     shown = CliRunner().invoke(app, ["conversations", "show", conversation.ref], env=env)
     assert shown.exit_code == 0, shown.output
-    assert "delivery failed" in shown.output and ANNE in shown.output and "5.1.1" in shown.output
+    assert "delivery failed" in shown.output.lower() and ANNE in shown.output and "5.1.1" in shown.output
     as_json = json.loads(CliRunner().invoke(app, ["conversations", "show", conversation.ref, "--json"],
                                             env=env).output)
     assert [n["kind"] for n in as_json["notes"]] == ["delivery_failed"]
