@@ -52,6 +52,13 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    raw: str = "database"  # or "files"
+    raw_dir: str = ""
+    keep_raw: timedelta = timedelta(0)  # 0: forever
+
+
+@dataclass(frozen=True)
 class ThreadingSettings:
     window: timedelta = timedelta(days=7)
     reopen_window: timedelta = timedelta(days=30)
@@ -215,6 +222,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     threading: ThreadingSettings = field(default_factory=ThreadingSettings)
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     classify: ClassifySettings = field(default_factory=ClassifySettings)
@@ -396,7 +404,8 @@ def _relative_to(folder: Path, values: dict[str, dict[str, object]], origin: dic
         file = url.removeprefix("sqlite:///")
         if file and not file.startswith("/") and file != ":memory:":
             values["database"]["url"] = f"sqlite:///{folder / file}"
-    for section, key in (("agents", "saved_replies"), ("selfhelp", "articles"), ("dkim", "private_key")):
+    for section, key in (("agents", "saved_replies"), ("selfhelp", "articles"), ("dkim", "private_key"),
+                         ("storage", "raw_dir")):
         given = values.get(section, {}).get(key)
         if origin.get(f"{section}.{key}") == path and isinstance(given, str) and given and not Path(given).is_absolute():
             values[section][key] = str(folder / given)
@@ -415,6 +424,10 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("[mail] addresses: give at least one address, like [\"support@example.com\"]")
     if settings.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"[logging] level: {settings.logging.level!r} is not DEBUG, INFO, WARNING or ERROR")
+    if settings.storage.raw not in ("database", "files"):
+        raise ConfigError(f"[storage] raw: {settings.storage.raw!r} is neither \"database\" nor \"files\"")
+    if settings.storage.raw == "files" and not settings.storage.raw_dir:
+        raise ConfigError("[storage] raw_dir: give the folder for raw mail files (raw = \"files\")")
     if not settings.database.url.startswith(("sqlite:///", "postgresql")):
         raise ConfigError(f"[database] url: {settings.database.url!r} is neither sqlite:///PATH nor "
                           "postgresql+psycopg://USER@HOST/DB")

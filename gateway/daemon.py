@@ -87,7 +87,7 @@ def _sole_server(store: Store) -> int | None:
 async def _serve(settings: Settings) -> None:
     if settings.dkim.private_key:
         load_key(settings.dkim)  # A key that cannot sign is one line now, not unsigned mail later.
-    store = Store(settings.database.url)
+    store = Store.for_settings(settings)
     _sole_server(store)
     migrate(store)
     secret = settings.mail.secret or store.shared_secret()

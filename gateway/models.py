@@ -48,9 +48,11 @@ def _enum(length: int = 20) -> Column:  # type: ignore[type-arg]
 
 
 class RawMessage(SQLModel, table=True):
-    """Exactly the bytes and envelope we accepted; the first thing stored, never changed."""
+    """Exactly the bytes and envelope we accepted; the first thing stored, never changed (retention only
+    removes the bytes, after [storage] keep_raw)."""
 
     __tablename__ = "raw_message"
+    __table_args__ = (Index("ix_raw_message_received", "received_at"), Index("ix_raw_message_spool", "spool"))
     id: int | None = Field(default=None, primary_key=True)
     received_at: datetime
     source: str = Field(sa_type=String(10))
@@ -60,6 +62,10 @@ class RawMessage(SQLModel, table=True):
     peer: str = Field(default="", sa_type=String(200))
     size: int = 0
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # With [storage] raw = "files": the SHA-256 naming the file that holds the bytes (`raw` is then empty).
+    spool: str = Field(default="", sa_type=String(64))
+    # When retention removed the bytes; the message's text, headers and attachment names stay in `message`.
+    purged_at: datetime | None = None
     state: str = Field(default=RawState.RECEIVED, sa_column=_enum())
     stage: str | None = Field(default=None, sa_type=String(20))
     reason: str | None = Field(default=None, sa_type=Text)
@@ -167,7 +173,8 @@ class OutboxItem(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_recipient_created", "recipient", "created_at"))
+                      Index("ix_outbox_recipient_created", "recipient", "created_at"),
+                      Index("ix_outbox_created", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     kind: str = Field(sa_type=String(20))

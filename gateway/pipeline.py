@@ -154,7 +154,7 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         _settle(raw, RawState.DUPLICATE, now)
         log.info("mid=%s raw=%s duplicate of message %s", msg.message_id, raw.id, duplicate.id)
         return
-    report = about_our_mail(tx, msg, raw.raw, tuple(raw.rcpt_tos), rt.secret) if (
+    report = about_our_mail(tx, msg, rt.store.raw_of(raw.raw, raw.spool), tuple(raw.rcpt_tos), rt.secret) if (
         sender.kind is SenderKind.BOUNCE) else None
     if report is not None and record_hard_bounces(tx, report.suppress, now):
         log.info("mid=%s conv=%s raw=%s hard bounce recorded for %s", msg.message_id or "-", report.ref, raw.id,
@@ -270,7 +270,8 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
     message = _record(tx, raw, msg, sender, conversation, Rule.TOKEN, digest, reused, rt.settings, agent, reply)
     _settle(raw, RawState.PROCESSED, now)
     conversation.updated_at = now
-    mail = gather_agent_mail(tx, conversation, message, msg, agent, reply, claim.note, roster, raw.raw)
+    mail = gather_agent_mail(tx, conversation, message, msg, agent, reply, claim.note, roster,
+                             rt.store.raw_of(raw.raw, raw.spool))
     ctx = Context(msg, sender, _view(tx, conversation, False, roster, rt), rt.settings, now, roster=roster,
                   agent_mail=mail, saved_replies=rt.saved_replies)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
@@ -291,10 +292,11 @@ class Processor:
     def run_once(self) -> int:
         """Process up to `batch` stored messages, each in its own savepoint, committing every HOLD seconds."""
         with self.rt.store.reading() as tx:
-            rows = list(tx.exec(select(RawMessage.id, RawMessage.raw).where(RawMessage.state == RawState.RECEIVED)
+            rows = list(tx.exec(select(RawMessage.id, RawMessage.raw, RawMessage.spool)
+                                .where(RawMessage.state == RawState.RECEIVED)
                                 .order_by(col(RawMessage.id)).limit(self.batch)).all())
         # Parsing is the costly pure part: do it before taking the write lock.
-        parsed = [(raw_id, self._parse(raw)) for raw_id, raw in rows]
+        parsed = [(raw_id, self._parse(raw, spool)) for raw_id, raw, spool in rows]
         batch_info: dict[str, object] = {}  # What once_per_batch() read, kept across this batch's transactions.
         while parsed:
             with self.rt.store.transaction(durable=False) as tx:
@@ -313,17 +315,17 @@ class Processor:
     def process(self, *raw_ids: int) -> None:
         """Process these stored messages, if they still wait, in one transaction (each in its own savepoint)."""
         with self.rt.store.reading() as tx:
-            raws = dict(tx.exec(select(RawMessage.id, RawMessage.raw).where(col(RawMessage.id).in_(raw_ids))).all())
-        parsed = [(raw_id, self._parse(raws.get(raw_id, b""))) for raw_id in raw_ids]
+            raws = {raw_id: (raw, spool) for raw_id, raw, spool in tx.exec(
+                select(RawMessage.id, RawMessage.raw, RawMessage.spool).where(col(RawMessage.id).in_(raw_ids))).all()}
+        parsed = [(raw_id, self._parse(*raws.get(raw_id, (b"", "")))) for raw_id in raw_ids]
         with self.rt.store.transaction() as tx:
             for raw_id, msg in parsed:
                 self._process_one(tx, raw_id, msg)
 
-    @staticmethod
-    def _parse(raw: bytes) -> ParsedMessage | Exception:
+    def _parse(self, raw: bytes, spool: str) -> ParsedMessage | Exception:
         try:
-            return parse(raw)
-        except Exception as exc:  # parse() promises not to raise; if it ever does, quarantine, do not stop.
+            return parse(self.rt.store.raw_of(raw, spool))
+        except Exception as exc:  # A missing raw file, or a bug in parse(): quarantine it, do not stop the queue.
             return exc
 
     def _process_one(self, tx: Session, raw_id: int, msg: ParsedMessage | Exception) -> None:

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from gateway.clock import utc_now
 from gateway.models import Agent, Conversation, Customer, Message, Note, OutboxItem, RawMessage
 from gateway.outbound.queue_control import state_of
+from gateway.store import Store
 
 
 @dataclass(frozen=True)
@@ -102,17 +103,19 @@ def _deliveries(tx: Session, ids: list[int]) -> dict[str, DeliveryRecord]:
     return found
 
 
-def _raw(tx: Session, messages: list[Message]) -> dict[int, bytes]:
-    """The whole MIME message of each: as received (or imported), or as queued for the relay."""
+def _raw(tx: Session, store: Store, messages: list[Message]) -> dict[int, bytes]:
+    """The whole MIME message of each: as received (or imported), or as queued for the relay; none where
+    retention removed it."""
     by_raw = {m.raw_id: m.id for m in messages if m.raw_id}
     by_outbox = {m.message_id: m.id for m in messages if not m.raw_id and m.message_id}
     found: dict[int, bytes] = {}
     if by_raw:
-        found.update({by_raw[i]: raw for i, raw in tx.exec(select(RawMessage.id, RawMessage.raw).where(
-            col(RawMessage.id).in_(by_raw)))})  # type: ignore[misc]
+        found.update({by_raw[i]: store.raw_of(raw, spool) for i, raw, spool in tx.exec(
+            select(RawMessage.id, RawMessage.raw, RawMessage.spool).where(
+                col(RawMessage.id).in_(by_raw), col(RawMessage.purged_at).is_(None)))})  # type: ignore[misc]
     if by_outbox:
         found.update({by_outbox[i]: raw for i, raw in tx.exec(select(OutboxItem.message_id, OutboxItem.raw).where(
-            col(OutboxItem.message_id).in_(by_outbox)))})  # type: ignore[misc]
+            col(OutboxItem.message_id).in_(by_outbox), func.length(OutboxItem.raw) > 0))})  # type: ignore[misc]
     return found
 
 
@@ -124,7 +127,7 @@ def _message(m: Message, agents: dict[int, str], delivery: DeliveryRecord | None
 
 
 def conversation_records(tx: Session, refs: list[str] | None = None, batch: int = 500, *, after_id: int = 0,
-                         since: datetime | None = None, with_raw: bool = False) -> Iterator[ConversationRecord]:
+                         since: datetime | None = None, raw_from: Store | None = None) -> Iterator[ConversationRecord]:
     """Every conversation (or those named, or active since) after `after_id`, oldest first, with its messages."""
     last_id = after_id
     while True:
@@ -140,7 +143,7 @@ def conversation_records(tx: Session, refs: list[str] | None = None, batch: int 
         agents = dict(tx.exec(select(Agent.id, Agent.address)).all())
         deliveries = _deliveries(tx, ids)  # type: ignore[arg-type]
         stored = list(tx.exec(select(Message).where(col(Message.conversation_id).in_(ids)).order_by(col(Message.id))))
-        raws = _raw(tx, stored) if with_raw else {}
+        raws = _raw(tx, raw_from, stored) if raw_from is not None else {}
         messages: dict[int, list[MessageRecord]] = {i: [] for i in ids}  # type: ignore[misc]
         for m in stored:
             delivery = deliveries.get(m.message_id) if m.direction == "out" else None

@@ -16,8 +16,10 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
+from gateway.config import Settings, StorageSettings
 from gateway.errors import StorageError
 from gateway.models import SettingValue
+from gateway.raw_files import RawFiles
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,8 +97,12 @@ def hold_until_commit(tx: Session, key: str) -> bool:
 class Store:
     """One database; `transaction()` commits durably or raises StorageError."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, storage: StorageSettings | None = None) -> None:
         self.url = url
+        storage = storage or StorageSettings()
+        # Files are read whatever the mode: rows stored as files stay readable after a switch back.
+        self.raw_files = RawFiles(storage.raw_dir)
+        self.raw_in_files = storage.raw == "files"
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -110,6 +116,14 @@ class Store:
             WriterGate(path) if path and path != ":memory:" else contextlib.nullcontext())
         self._reader = self.engine.execution_options(read_only=True)
         self._unsynced = self.engine.execution_options(durable=False)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Store:
+        return cls(settings.database.url, settings.storage)
+
+    def raw_of(self, data: bytes, spool: str) -> bytes:
+        """A stored message's bytes: its row's, or its file's ([storage] raw = "files")."""
+        return self.raw_files.get(spool) if spool else data
 
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[Session]:

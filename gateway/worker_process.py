@@ -48,7 +48,7 @@ def run_workers(settings: Settings, secret: str, wake: threading.Event, stop: th
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     setup_logging(settings)
-    store = Store(settings.database.url)
+    store = Store.for_settings(settings)
     rt = Runtime(store, settings, secret, utc_now)
     outbox_sender = OutboxSender(store, settings, SmtpTransport(settings.relay), utc_now)
     if store.is_sqlite:

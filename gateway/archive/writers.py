@@ -6,17 +6,20 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
 
 from sqlmodel import Session
 
 from gateway.archive.headers import archive_header, without_archive_header
 from gateway.records import ConversationRecord, MessageRecord
+from gateway.surveys.rows import ratings_by_conversation
 
 # Data other features keep about a conversation, exported under their name in each JSON object: a function from
-# the conversations' ids to a list of plain values per id. The survey feature adds ("ratings", its function) here;
-# until then each object carries "ratings": [] so the shape does not change when it does.
+# the conversations' ids to a list of plain values per id.
 Extra = Callable[[Session, Sequence[int]], dict[int, list[object]]]
-EXTRAS: dict[str, Extra] = {"ratings": lambda tx, ids: {}}
+EXTRAS: dict[str, Extra] = {"ratings": ratings_by_conversation}
 
 _FROM_LINE = re.compile(rb"^(>*From )", re.MULTILINE)
 
@@ -38,19 +41,35 @@ def _from_line(message: MessageRecord) -> bytes:
     return f"From {sender} {time.asctime(message.time.utctimetuple())}\n".encode("ascii")
 
 
+def rebuilt(message: MessageRecord) -> bytes:
+    """A message whose raw bytes retention removed, written again from what the conversation kept: the headers
+    that thread it and its text; the attachments are gone, and a header says so."""
+    mail = EmailMessage(policy=SMTP)
+    mail["From"] = message.sender or "unknown@invalid"
+    if message.recipients:
+        mail["To"] = ", ".join(message.recipients)
+    mail["Subject"] = message.subject
+    mail["Date"] = format_datetime(message.time)
+    if message.message_id:
+        mail["Message-ID"] = message.message_id
+    names = ", ".join(str(a.get("name", "")) for a in message.attachments)
+    mail["X-Gateway-Raw-Removed"] = "by retention" + (f"; attachments were: {names}" if names else "")
+    mail.set_content(message.text)
+    return mail.as_bytes()
+
+
 def mbox_entries(records: Sequence[ConversationRecord]) -> list[bytes]:
     """Each message of each conversation as an mboxrd entry, with the archive headers an import reads back."""
     entries = []
     for record in records:
         for message in record.messages:
-            if message.raw is None:
-                continue  # A message whose bytes were never kept (none today) has nothing to put in an mbox.
             header = archive_header(record.ref, {
                 "direction": message.direction, "kind": message.kind, "agent": message.agent or "",
                 "received": message.time.isoformat()}, {
                 "status": record.status, "priority": record.priority, "tags": " ".join(record.tags),
                 "assignee": record.assignee or ""})
-            body = (header + without_archive_header(message.raw)).replace(b"\r\n", b"\n")
+            raw = message.raw if message.raw is not None else rebuilt(message)
+            body = (header + without_archive_header(raw)).replace(b"\r\n", b"\n")
             body = _FROM_LINE.sub(rb">\1", body)
             entries.append(_from_line(message) + body + (b"" if body.endswith(b"\n") else b"\n") + b"\n")
     return entries

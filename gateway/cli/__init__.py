@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from gateway.cli import (agents, conversation_changes, conversations, doctor, export, importing, incidents, kb,
-                         lifecycle, messages, quarantine, queue, report, status, surveys, templates)
+                         lifecycle, messages, quarantine, queue, report, retention, status, surveys, templates)
 from gateway.errors import GatewayError
 
 try:  # Typer 0.20+ carries its own copy of click.
@@ -69,6 +69,7 @@ app.add_typer(kb.app, name="kb")
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(templates.app, name="templates")
 app.add_typer(surveys.app, name="surveys")
+app.add_typer(retention.app, name="retention")
 
 
 def main() -> None:

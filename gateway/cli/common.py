@@ -51,7 +51,7 @@ def settings_from(given: Path | None) -> Settings:
 def open_store(settings: Settings) -> Store:
     """The store, migrated; a database that cannot be opened is one line, not a traceback."""
     try:
-        store = Store(settings.database.url)
+        store = Store.for_settings(settings)
         migrate(store)
     except (SQLAlchemyError, ArgumentError, OSError) as exc:
         fail(f"cannot open the database {settings.database.url}: {str(exc).splitlines()[0]}; "

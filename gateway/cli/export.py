@@ -21,6 +21,7 @@ from gateway.cli.progress import progress
 from gateway.cli.refs import find_conversation
 from gateway.models import Conversation
 from gateway.records import ConversationRecord, conversation_records
+from gateway.store import Store
 
 BATCH = 100
 
@@ -66,13 +67,13 @@ def _count(tx: Session, refs: list[str] | None, since: datetime | None, after_id
     return tx.exec(query).one()
 
 
-def _write(tx: Session, stream: BinaryIO, format_: Format, refs: list[str] | None, since: datetime | None,
-           resume: Resume | None) -> int:
+def _write(tx: Session, store: Store, stream: BinaryIO, format_: Format, refs: list[str] | None,
+           since: datetime | None, resume: Resume | None) -> int:
     """Write every chosen conversation after the resume point; return how many in all."""
     after_id, done = (resume.after_id, resume.done) if resume else (0, 0)
     total = done + _count(tx, refs, since, after_id)
     with progress("export", total, done) as advance:
-        records = conversation_records(tx, refs, BATCH, after_id=after_id, since=since, with_raw=True)
+        records = conversation_records(tx, refs, BATCH, after_id=after_id, since=since, raw_from=store)
         for batch in _batches(records):
             for entry in jsonl_lines(tx, batch) if format_ is Format.JSONL else mbox_entries(batch):
                 stream.write(entry)
@@ -107,7 +108,7 @@ def export(out: Annotated[Path, typer.Argument(help="The file to write, or - for
     with store.reading() as tx:
         refs = [find_conversation(tx, ref).ref for ref in conversation] if conversation else None
         if str(out) == "-":
-            _write(tx, sys.stdout.buffer, format_, refs, since_time(since, settings), None)
+            _write(tx, store, sys.stdout.buffer, format_, refs, since_time(since, settings), None)
             return
         resume = Resume(out, {"format": format_.value, "since": since, "conversations": refs})
         moment = datetime.fromisoformat(resume.since) if resume.since else since_time(since, settings)
@@ -117,7 +118,7 @@ def export(out: Annotated[Path, typer.Argument(help="The file to write, or - for
             with resume.part.open("r+b" if resume.offset else "wb") as stream:
                 stream.truncate(resume.offset)
                 stream.seek(resume.offset)
-                count = _write(tx, stream, format_, refs, moment, resume)
+                count = _write(tx, store, stream, format_, refs, moment, resume)
         except KeyboardInterrupt:
             fail(f"interrupted after {resume.done} conversations; {resume.part} holds them, and the same command "
                  "again resumes there", code=130)

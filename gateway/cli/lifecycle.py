@@ -65,7 +65,7 @@ def inject(config: ConfigOption = None,
     try:
         settings = load_config(config_path(config))
         setup_logging(settings)
-        store = Store(settings.database.url)
+        store = Store.for_settings(settings)
         migrate(store)
     except Exception as exc:  # To an MTA any other exit code is a bounce: "try later" keeps the mail.
         print(f"error: cannot store the message now, the MTA will retry: {exc}", file=sys.stderr)

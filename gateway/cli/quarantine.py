@@ -57,7 +57,7 @@ def show(id_: IdArgument, config: ConfigOption = None, json_: JsonOption = False
         raw = tx.get(RawMessage, id_)
     if raw is None or raw.state not in (RawState.QUARANTINED, RawState.DROPPED):
         fail(f"no quarantined mail with id {id_}; `gateway quarantine list` shows the ids")
-    msg = parse(raw.raw)
+    msg = parse(store.raw_of(raw.raw, raw.spool))
     record = {"id": raw.id, "state": raw.state, "received_at": raw.received_at, "mail_from": raw.mail_from,
               "rcpt_tos": raw.rcpt_tos, "stage": raw.stage, "reason": raw.reason, "from": msg.from_address,
               "subject": msg.subject, "message_id": msg.message_id, "text": msg.text}

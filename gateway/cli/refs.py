@@ -27,7 +27,7 @@ def complete_ref(ctx: typer.Context, incomplete: str) -> list[str]:
         database = make_url(settings.database.url).database
         if settings.database.url.startswith("sqlite") and not (database and Path(database).exists()):
             return []  # Completing must not create an empty database file.
-        store = Store(settings.database.url)
+        store = Store.for_settings(settings)
         try:
             with store.reading() as tx:
                 refs = tx.exec(select(Conversation.ref).where(

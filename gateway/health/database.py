@@ -15,7 +15,7 @@ from gateway.store import Store
 
 def check_database(settings: Settings) -> Iterator[Finding]:
     """The database answers and has every migration applied."""
-    store = Store(settings.database.url)
+    store = Store.for_settings(settings)
     try:
         with store.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()

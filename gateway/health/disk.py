@@ -30,7 +30,7 @@ def _judge(free: int, where: str, size: str) -> Finding:
 
 def check_disk(settings: Settings) -> Iterator[Finding]:
     """SQLite: the database file's disk. PostgreSQL: the server's data directory when it is on this machine."""
-    store = Store(settings.database.url)
+    store = Store.for_settings(settings)
     try:
         if store.is_sqlite:
             path = Path(store.engine.url.database or "gateway.db").resolve()

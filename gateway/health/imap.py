@@ -64,7 +64,7 @@ def _server(name: str, client: IMAPClient, box: MailboxSettings, idle: bool) -> 
 
 def _stuck(settings: Settings) -> dict[str, list[int]]:
     """Messages each folder's reader had to set aside; {} when the store cannot say (its own check will)."""
-    store = Store(settings.database.url)
+    store = Store.for_settings(settings)
     try:
         with store.reading() as tx:
             return {s.mailbox: list(s.failed_uids) for s in tx.exec(select(ImapState)).all()}

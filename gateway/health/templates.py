@@ -19,7 +19,7 @@ from gateway.templating.validate import validate
 def check_templates(settings: Settings) -> Iterator[Finding]:
     """An override saved before the declared variables changed can stop validating: find it before a customer."""
     names = {name for base in catalog() for name in (base, *shipped_variants(base))}
-    store = Store(settings.database.url)
+    store = Store.for_settings(settings)
     try:
         with store.reading() as tx:
             overridden = set(tx.exec(select(TemplateVersion.name).distinct()).all())

@@ -35,11 +35,11 @@ def _text(value: str) -> str:
     return clean(value)[:998]
 
 
-def _row(raw: bytes, envelope: Envelope, now: datetime) -> RawMessage:
+def _row(raw: bytes, spool: str, envelope: Envelope, now: datetime) -> RawMessage:
     return RawMessage(received_at=now, source=envelope.source,
                       mail_from=None if envelope.mail_from is None else _text(envelope.mail_from),
                       rcpt_tos=[_text(r) for r in envelope.rcpt_tos], peer=_text(envelope.peer),
-                      size=len(raw), raw=raw)
+                      size=len(raw), raw=b"" if spool else raw, spool=spool)
 
 
 def accept(raw: bytes, envelope: Envelope, *, store: Store, now: datetime) -> int:
@@ -52,8 +52,10 @@ def accept_many(items: list[tuple[bytes, Envelope]], *, store: Store, now: datet
     """Commit several messages in one transaction (one fsync), in order; `then` adds to the same commit
     (IMAP records how far it has read, so a message is stored and counted as read together)."""
     try:
+        # Files first, on disk before the commit that names them; a failed commit leaves a file nobody names.
+        spools = store.raw_files.put_many([raw for raw, _ in items]) if store.raw_in_files else [""] * len(items)
         with store.transaction() as tx:
-            rows = [_row(raw, envelope, now) for raw, envelope in items]
+            rows = [_row(raw, spool, envelope, now) for (raw, envelope), spool in zip(items, spools)]
             tx.add_all(rows)
             tx.flush()
             if then is not None:

@@ -71,7 +71,7 @@ def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], con
                       .order_by(col(Conversation.updated_at).desc()).limit(3)).all()
     assignee = next((a for a in roster if a.id == conversation.assignee_id), None)
     raw = tx.get(RawMessage, message.raw_id) if message.raw_id else None
-    files = attachments_of(raw.raw) if raw is not None else []
+    files = attachments_of(rt.store.raw_of(raw.raw, raw.spool)) if raw is not None else []
     # The person who wrote this message (a Cc'd colleague of the customer, say), as plain text for the body.
     who = f"{message.sender_name} <{message.sender}>" if message.sender_name else message.sender
     variables: dict[str, object] = {

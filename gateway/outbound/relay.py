@@ -44,7 +44,7 @@ def queue_relay(tx: Session, rt: Runtime, action: RelayReply, conversation: Conv
     raw = tx.get(RawMessage, source.raw_id) if source is not None and source.raw_id else None
     subject = f"{reply_subject(conversation.subject or 'Your message')} [#{conversation.ref}]"
     mail = build(addressing, subject, action.text + "\n", now, html=action.html,
-                 attachments=attachments_of(raw.raw) if raw is not None else ())
+                 attachments=attachments_of(rt.store.raw_of(raw.raw, raw.spool)) if raw is not None else ())
     enqueue(tx, mail, conversation=conversation, kind="agent_reply", mail_from=conversation.channel,
             settings=settings, now=now, agent_id=action.agent.id)
     if conversation.first_response_at is None:

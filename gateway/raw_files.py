@@ -1,0 +1,70 @@
+"""Raw mail kept as files: one per distinct message, named by the SHA-256 of its bytes, on disk before the commit
+that refers to it. The same bytes stored twice (a message delivered twice) are one file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+
+class RawFiles:
+    """A folder of content-addressed files: ab/cd/abcd…(64 hex digits)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / key[2:4] / key
+
+    def put_many(self, items: list[bytes]) -> list[str]:
+        """Store each (files and the folder entries naming them fsynced) and return their keys, in order."""
+        keys = [hashlib.sha256(data).hexdigest() for data in items]
+        written: list[tuple[Path, Path]] = []
+        folders: set[Path] = set()
+        for key, data in zip(keys, items):
+            path = self.path(key)
+            if path.exists():
+                # Fresh again: retention never removes a file reused after its cut-off.
+                os.utime(path)
+                continue
+            for folder in (path.parent.parent, path.parent):
+                if not folder.exists():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    folders.add(folder.parent)
+            temporary = path.with_name(f".{key}.{os.getpid()}.{time.monotonic_ns()}")
+            temporary.write_bytes(data)
+            written.append((temporary, path))
+            folders.add(path.parent)
+        # One pass of fsyncs for the batch: the group commit that follows covers every message in it.
+        for temporary, _ in written:
+            _fsync(temporary, os.O_RDONLY)
+        for temporary, path in written:
+            os.replace(temporary, path)
+        for folder in folders:
+            _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
+        return keys
+
+    def get(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def remove_older_than(self, key: str, cutoff: float) -> int:
+        """Remove the file if it was last written or reused before `cutoff` (a timestamp); its size, else 0."""
+        path = self.path(key)
+        try:
+            stat = path.stat()
+            if stat.st_mtime >= cutoff:
+                return 0
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return stat.st_size
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

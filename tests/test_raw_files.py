@@ -1,0 +1,92 @@
+"""[storage] raw = "files": raw mail in content-addressed files, on disk before the 250, read back everywhere."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+import smtplib
+
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from gateway.config import replace
+from gateway.models import Agent, RawMessage
+from gateway.pipeline import Processor
+from gateway.runtime import Runtime
+from gateway.store import Store
+from tests.conftest import SECRET, listening
+from tests.helpers import conversations, deliver, load_raw, make_mail, outbox_items, run_until_idle
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def files_settings(settings, tmp_path):
+    return replace(settings, storage={"raw": "files", "raw_dir": str(tmp_path / "raw")})
+
+
+@pytest.fixture
+def files_store(files_settings, store):  # `store` migrates the database first
+    files = Store.for_settings(files_settings)
+    yield files
+    files.dispose()
+
+
+def test_smtp_mail_is_a_file_before_the_250_and_the_row_names_it(files_settings, files_store, clock):
+    raw = make_mail()
+    with listening(files_settings, files_store, clock) as gateway, smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.sendmail("anne@customer.example", ["support@example.com"], raw)
+        with files_store.reading() as tx:  # Read the moment the 250 arrived.
+            row = tx.exec(select(RawMessage)).one()
+    assert row.raw == b"" and len(row.spool) == 64
+    assert files_store.raw_files.path(row.spool).read_bytes() == raw
+
+
+def test_mail_stored_as_files_is_processed_and_answered(files_settings, files_store, clock):
+    processor = Processor(Runtime(files_store, files_settings, SECRET, clock))
+    with listening(files_settings, files_store, clock) as gateway, smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.sendmail("anne@customer.example", ["support@example.com"], make_mail())
+    run_until_idle(processor.run_once)
+    assert len(conversations(files_store)) == 1
+    assert [i.kind for i in outbox_items(files_store)] == ["acknowledgement"]
+
+
+def test_the_same_bytes_twice_are_one_file(files_settings, files_store, clock):
+    raw = make_mail()
+    with listening(files_settings, files_store, clock) as gateway, smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.sendmail("anne@customer.example", ["support@example.com"], raw)
+        client.sendmail("anne@customer.example", ["billing@example.com"], raw)
+    with files_store.reading() as tx:
+        spools = tx.exec(select(RawMessage.spool)).all()
+    assert len(spools) == 2 and len(set(spools)) == 1
+    assert len([p for p in files_store.raw_files.root.rglob("*") if p.is_file()]) == 1
+
+
+def test_the_cli_reads_raw_mail_from_the_files(files_settings, files_store, clock, database_url, monkeypatch,
+                                                 tmp_path):
+    processor = Processor(Runtime(files_store, files_settings, SECRET, clock))
+    with listening(files_settings, files_store, clock) as gateway, smtplib.SMTP("127.0.0.1", gateway.port) as client:
+        client.sendmail("anne@customer.example", ["support@example.com"], make_mail())
+    run_until_idle(processor.run_once)
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    env = {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STORAGE_RAW": "files",
+           "GATEWAY_STORAGE_RAW_DIR": str(tmp_path / "raw")}
+    exported = runner.invoke(app, ["export", "--format", "jsonl", "-"], env=env)
+    assert exported.exit_code == 0, exported.output
+    (line,) = exported.stdout.splitlines()
+    first = json.loads(line)["messages"][0]
+    assert b"Hello, my printer says it is offline." in base64.b64decode(first["raw"])
+
+
+def test_agents_get_the_customers_attachment_read_from_its_file(files_settings, files_store, clock):
+    with files_store.transaction() as tx:
+        tx.add(Agent(address="alice@example.com", name="Alice"))
+    processor = Processor(Runtime(files_store, files_settings, SECRET, clock))
+    deliver(processor, load_raw("with_attachment.eml"))
+    (notification,) = [i for i in outbox_items(files_store) if i.kind == "notification"]
+    mail = email.message_from_bytes(notification.raw, policy=email.policy.default)
+    assert [part.get_filename() for part in mail.iter_attachments()] == ["error-report.pdf"]
