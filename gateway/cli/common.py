@@ -22,13 +22,13 @@ from gateway.runtime import Runtime
 from gateway.store import Store
 
 ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", "-c", help="The TOML config file [default: $GATEWAY_CONFIG, else ./gateway.toml if present].",
+    "--config", "-c", help="The TOML config file \\[default: $GATEWAY_CONFIG, else ./gateway.toml if present].",
     show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines for lists).")]
 
 
 SINCE_HELP = ("A span back from now (30m, 12h, 2d, 1w) or a time: 2026-03-01, \"2026-03-01 09:00\" "
-              "(in [hours] timezone) or ISO 8601 with an offset.")
+              "(in the \\[hours] time zone) or ISO 8601 with an offset.")
 SinceOption = Annotated[str | None, typer.Option("--since", help=SINCE_HELP, show_default=False)]
 _SPAN = re.compile(r"\s*\d+\s*[smhdw]\s*")
 

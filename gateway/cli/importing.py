@@ -25,7 +25,7 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
                                                                                 "Maildir (or a folder of .eml files).")],
             path: Annotated[Path, typer.Argument(help="The mailbox to import.", exists=True)],
             channel: Annotated[str, typer.Option(help="The support address this mail came to [default: from its "
-                                                      "To and Cc, else the first of [mail] addresses].",
+                                                      "To and Cc, else the first of \\[mail] addresses].",
                                                  show_default=False)] = "",
             config: ConfigOption = None) -> None:
     """Import past mail, threaded like new mail; nothing is sent for it.

@@ -24,7 +24,7 @@ def export(ref: RefArgument,
                                                                       "output.")],
            message: Annotated[int, typer.Option(metavar="ID", help="The answer: its number (#ID) in `gateway "
                                                                    "conversations show REF`.")],
-           url: Annotated[str, typer.Option(help="Where the article will be published [default: [selfhelp] "
+           url: Annotated[str, typer.Option(help="Where the article will be published [default: \\[selfhelp] "
                                                  "knowledge_base/<title-slug>].", show_default=False)] = "",
            force: Annotated[bool, typer.Option(help="Overwrite OUT.md if it exists.")] = False,
            config: ConfigOption = None) -> None:

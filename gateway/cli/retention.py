@@ -24,7 +24,7 @@ def _megabytes(n: int) -> str:
 @app.command()
 def apply(config: ConfigOption = None, json_: JsonOption = False,
           older_than: Annotated[str | None, typer.Option(
-              "--older-than", metavar="AGE", help="Instead of [storage] keep_raw, e.g. 365d.", show_default=False)
+              "--older-than", metavar="AGE", help="Instead of \\[storage] keep_raw, e.g. 365d.", show_default=False)
           ] = None,
           dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; remove nothing.")] = False
           ) -> None:

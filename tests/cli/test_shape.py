@@ -50,6 +50,14 @@ def test_every_command_has_help_with_an_example_and_takes_a_config(path, command
     assert "--config" in options
 
 
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_config_sections_named_in_help_are_shown_not_eaten_as_markup(path, command):
+    written = " ".join([command.help or "", *(getattr(p, "help", None) or "" for p in command.params)])
+    named = {f"[{name}]" for name in re.findall(r"\\?\[([a-z_]+)\]", written)}
+    shown = " ".join(runner.invoke(app, [*path, "--help"], env={"COLUMNS": "400"}).output.split())
+    assert {section for section in named if section not in shown} == set()
+
+
 @pytest.mark.parametrize("group", sorted({p[0] for p, _ in COMMANDS if len(p) > 1}))
 def test_every_noun_has_help_with_an_example(group):
     result = runner.invoke(app, [group, "--help"])
