@@ -24,7 +24,7 @@ AddressArgument = Annotated[str, typer.Argument(help="The agent's own mail addre
 def add(address: AddressArgument, config: ConfigOption = None,
         name: Annotated[str, typer.Option(help="How customers see them: \"Alice (Support)\".")] = "",
         tier: Annotated[int | None, typer.Option(min=1, max=9, show_default=False,
-                                                 help="Support tier, 1 to 9 [default: 1, or unchanged]; "
+                                                 help="Support tier, 1 to 9 \\[default: 1, or unchanged]; "
                                                       "partners can go to tier 2 and up.")] = None,
         ) -> None:
     """Add an agent, or change an existing one's name or tier.

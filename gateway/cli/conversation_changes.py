@@ -148,7 +148,7 @@ def _read(file: Path) -> tuple[str, str]:
 def reply(ref: RefArgument,
           file: Annotated[Path, typer.Option("--file", "-f", help="The answer: a text file, an .html file, or - "
                                                                   "for standard input.")],
-          as_: Annotated[str | None, typer.Option("--as", help="The agent it is from [default: the assignee].",
+          as_: Annotated[str | None, typer.Option("--as", help="The agent it is from \\[default: the assignee].",
                                                   show_default=False)] = None,
           force: Annotated[bool, typer.Option(help="Send even though a colleague just answered.")] = False,
           config: ConfigOption = None) -> None:

@@ -69,7 +69,7 @@ def _filters(tx: Session, settings: Settings, statuses: list[Status] | None, eve
 @app.command("list")
 def list_(config: ConfigOption = None, json_: JsonOption = False,
           status: Annotated[list[Status] | None, typer.Option(
-              help="Only this state; repeatable [default: open and pending].", show_default=False)] = None,
+              help="Only this state; repeatable \\[default: open and pending].", show_default=False)] = None,
           all_: Annotated[bool, typer.Option("--all", help="Every state, resolved too.")] = False,
           channel: Annotated[str | None, typer.Option(help="Only this channel: billing@example.com or billing.")] = None,
           tag: Annotated[list[str] | None, typer.Option(help="Only with this tag; repeatable (all must match).")] = None,

@@ -51,9 +51,9 @@ def test_every_command_has_help_with_an_example_and_takes_a_config(path, command
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
-def test_config_sections_named_in_help_are_shown_not_eaten_as_markup(path, command):
+def test_brackets_written_in_help_are_shown_not_eaten_as_markup(path, command):
     written = " ".join([command.help or "", *(getattr(p, "help", None) or "" for p in command.params)])
-    named = {f"[{name}]" for name in re.findall(r"\\?\[([a-z_]+)\]", written)}
+    named = {f"[{inner}]" for inner in re.findall(r"\\?\[([^][]+)\]", written)}
     shown = " ".join(runner.invoke(app, [*path, "--help"], env={"COLUMNS": "400"}).output.split())
     assert {section for section in named if section not in shown} == set()
 
