@@ -15,11 +15,14 @@ from sqlmodel import select
 
 from gateway.inbound.accept import Envelope, accept
 from gateway.message import parse
-from gateway.models import Conversation, Message, OutboxItem, RawMessage, RawState
+from gateway.cli import app
+from gateway.models import (Conversation, Message, OutboxItem, RawMessage, RawState, Scheduled, ScheduledState,
+                            Survey)
 from gateway.pipeline import Processor, process_in
 from gateway.reply_token import ref_from_message_id
 from tests.helpers import conversations, make_mail, messages, outbox_items, run_until_idle
 from tests.test_daemon import Daemon, all_sent, wait_for
+from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
 ENVELOPE = Envelope("anne@customer.example", ("support@example.com",), "127.0.0.1", "smtp")
@@ -117,6 +120,54 @@ def test_three_gateways_on_one_database_handle_each_message_and_acknowledgement_
     sent = Counter(message_from_bytes(r.raw)["Message-ID"] for r in relay_sink.handler.received)
     assert len({ref_from_message_id("daemon-secret", mid) for mid in sent}) == len(groups)
     assert sum(n - 1 for n in sent.values()) <= 1
+
+
+def test_three_gateways_fire_each_survey_once_though_one_dies_while_they_are_due(
+        database_url, store, relay_sink, tmp_path) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("several gateways share PostgreSQL; on SQLite one gateway owns the file")
+    daemons = [Daemon(database_url, relay_sink.port, tmp_path / f"gateway{i}.log") for i in range(3)]
+    survey_env = {"GATEWAY_SURVEYS_DELAY": "1s", "GATEWAY_WEB_PUBLIC_URL": "https://support.example.com"}
+    for daemon in daemons:
+        daemon.env.update(survey_env)
+        daemon.start()
+    cli = CliRunner()
+    cli_env = {k: v for k, v in daemons[1].env.items() if k.startswith("GATEWAY_")}
+
+    def run(*args: str) -> None:
+        result = cli.invoke(app, list(args), env=cli_env)
+        assert result.exit_code == 0, result.output
+    run("agents", "add", "alice@example.com", "--name", "Alice")
+    mta = Mta(daemons)
+    for n in range(24):
+        mta.deliver(make_mail(sender=f"C{n} <c{n}@c{n}.example>", subject=f"Question {n}",
+                              message_id=f"<q{n}@c{n}.example>"), f"c{n}@c{n}.example", n)
+    wait_for(lambda: all_sent(store) and len(conversations(store)) == 24, timeout=120)
+    answer = tmp_path / "answer.txt"
+    answer.write_text("Fixed on our side; it works again.\n")
+    refs = [c.ref for c in conversations(store)]
+    for n, ref in enumerate(refs):
+        run("conversations", "reply", ref, "--file", str(answer), "--as", "alice@example.com")
+        run("conversations", "close", ref)
+        if n == len(refs) // 2:  # A host dies while the first surveys fall due and are being sent.
+            daemons[0].signal(signal.SIGKILL)
+
+    def settled() -> bool:
+        with store.reading() as tx:
+            waiting = tx.exec(select(Scheduled).where(Scheduled.state == ScheduledState.PENDING)).all()
+        return not waiting and all_sent(store)
+    wait_for(settled, timeout=180)
+    for daemon in daemons[1:]:
+        daemon.signal(signal.SIGTERM)
+
+    with store.reading() as tx:
+        surveys = tx.exec(select(Survey)).all()
+    # Each closed conversation got its survey, recorded once, and its mail went out once (the one in flight at the
+    # kill may be sent again, byte for byte, as by any MTA).
+    assert sorted(s.conversation_id for s in surveys) == sorted(c.id for c in conversations(store))
+    sent = Counter(message_from_bytes(r.raw)["Message-ID"] for r in relay_sink.handler.received)
+    assert all(sent[s.message_id] >= 1 for s in surveys)
+    assert sum(sent[s.message_id] - 1 for s in surveys) <= 1
 
 
 def test_a_persons_second_mail_waits_while_another_gateway_threads_their_first(runtime, store, database_url) -> None:
