@@ -62,7 +62,7 @@ def main() -> None:
     options = parser.parse_args()
     if options.postgres:
         url = options.postgres
-        if counts(url)[1] != options.conversations:
+        if counts(url)[1] < options.conversations:
             print(f"building {options.conversations:,} conversations in PostgreSQL ...", flush=True)
             store = Store(url)
             with store.engine.begin() as conn:

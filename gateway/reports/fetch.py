@@ -90,7 +90,7 @@ def _conversations(tx: Session, window: Window, channel: str | None,
                cast(Conversation.tags, String), Conversation.first_response_at, Conversation.resolved_at,
                Customer.partner, Customer.address)
         .outerjoin(Customer, col(Conversation.customer_id) == col(Customer.id)).where(_cohort(window, channel))
-    ).all()
+        .execution_options(yield_per=5000))  # Streamed: a store's every row is never in memory twice.
     return [ConversationRow(cid, created, chan, status, _tags(tags), bool(partner) or bool(address and is_partner(
         address)), first, resolved if status == Status.RESOLVED else None, exchanges.get(cid, 0), cid in reopened)
         for cid, created, chan, status, tags, first, resolved, partner, address in rows]
