@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import gateway.archive.importer
 import gateway.cli.export
 from gateway.cli import app
 from gateway.models import (Agent, Conversation, ImportCheckpoint, Message, OutboxItem, OutboxStatus, RawMessage,
-                            RawState)
+                            RawState, Survey)
 from gateway.store import Store
 from tests.helpers import CORPORA, conversations, deliver, make_mail, outbox_items
 
@@ -97,6 +98,22 @@ def test_jsonl_export_is_complete(env, history, store, tmp_path):
     assert base64.b64decode(first["messages"][0]["raw"]) == raw
     assert ack in {base64.b64decode(m["raw"]) for m in first["messages"] if m["direction"] == "out"}
     assert all("raw" in m for r in records.values() for m in r["messages"])
+
+
+def test_jsonl_export_carries_each_conversations_rating_and_comment(env, history, store, tmp_path):
+    sent = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with store.transaction() as tx:
+        closed = tx.exec(select(Conversation).where(Conversation.ref == history[1])).one()
+        tx.add(Survey(conversation_id=closed.id, customer_id=closed.customer_id, channel=closed.channel,
+                      message_id="<survey@example.com>", sent_at=sent, expires_at=sent + timedelta(days=14),
+                      rating=4, comment="Quick, thanks", rated_at=sent + timedelta(hours=2), rated_via="mail"))
+    out = tmp_path / "all.jsonl"
+    cli(env, "export", "--format", "jsonl", str(out))
+    records = {r["ref"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert records[history[1]]["ratings"] == [{
+        "sent_at": "2026-03-02T09:00:00+00:00", "choices": 5, "rating": 4, "comment": "Quick, thanks",
+        "rated_at": "2026-03-02T11:00:00+00:00", "rated_via": "mail"}]
+    assert records[history[0]]["ratings"] == []
 
 
 def test_a_terminal_gets_a_progress_bar_with_count_and_time_left(env, history, tmp_path):
