@@ -204,7 +204,8 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if hints is not None:
         restore_state(conversation, hints, is_new, roster, now)
     else:
-        survey_reply = find_survey_reply(tx, msg, now) if sender.is_customer and not is_new else None
+        survey_reply = find_survey_reply(tx, msg, conversation, customer.id if customer else None, now) if (
+            sender.is_customer and not is_new) else None
         # A rating in reply to our survey is an answer, not a request: the conversation stays resolved.
         if survey_reply is None and (match.reopen or (sender.is_customer and conversation.status == Status.PENDING)):
             _reopen(tx, conversation, sender, rt, now)
