@@ -24,7 +24,7 @@ from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
 from gateway.errors import StorageError
-from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_outgoing, match_imported,
+from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_ours, is_outgoing, match_imported,
                               processing_time, record_outgoing, restore_state)
 from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
@@ -136,10 +136,12 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     agents = frozenset(a.address for a in roster)
     sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, agents)
     hints = read_hints(msg.header) if is_imported(raw) else None
+    # An archive's headers are only text: they make mail an agent's or ours only when it is from one of us.
+    ours = hints is not None and is_ours(tx, sender.address, rt.settings)
     if hints is not None:
-        sender = archived_sender(sender, hints)
+        sender = archived_sender(sender, hints, ours)
     digest = content_hash(msg)
-    if hints is not None and is_outgoing(sender, hints):
+    if hints is not None and is_outgoing(sender, hints, ours):
         _process_our_imported_mail(tx, raw, msg, sender, hints, digest, roster, rt, now)
         return
     if sender.kind is SenderKind.OWN:
@@ -202,7 +204,7 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         return
     survey_reply = None
     if hints is not None:
-        restore_state(conversation, hints, is_new, roster, now)
+        restore_state(tx, conversation, hints, is_new, roster, now)
     else:
         survey_reply = find_survey_reply(tx, msg, conversation, customer.id if customer else None, now) if (
             sender.is_customer and not is_new) else None
@@ -247,7 +249,7 @@ def _process_our_imported_mail(tx: Session, raw: RawMessage, msg: ParsedMessage,
     agent = next((a for a in roster if a.address == hints.agent), None)
     conversation = record_outgoing(tx, raw, msg, hints, digest, agent.id if agent else None, now)
     if conversation is not None:
-        restore_state(conversation, hints, False, roster, now)
+        restore_state(tx, conversation, hints, False, roster, now)
     log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation else "-")
 
 
