@@ -19,7 +19,7 @@ from gateway.apply import apply, is_partner
 from gateway.archive.headers import ArchiveHints, read_hints
 from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
-from gateway.bounces import about_our_mail, note_delivery_problems, record_hard_bounces
+from gateway.bounces import BounceFacts, about_our_mail, note_delivery_problems, record_hard_bounces
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
@@ -180,12 +180,13 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     # customer (match, view, apply) finds this object instead of querying again.
     customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first() \
         if sender.is_customer else None
-    rcpt_tos = tuple(raw.rcpt_tos)
-    match = (match_conversation(tx, msg, sender, rcpt_tos, rt.settings, rt.secret, now, customer) if hints is None
-             else match_imported(tx, msg, sender, hints, rcpt_tos, rt.settings, rt.secret, now, customer))
-    if report is not None and (reported := by_ref(tx, report.ref)) is not None:
-        # A report about our mail belongs with that mail; being machine mail, it reopens and answers nothing.
-        match = Match(Rule.DELIVERY_REPORT, reported)
+    match = _place(tx, raw, msg, sender, hints, report, rt, now, customer)
+    # Locked before we change it, as the agent path does, and placed again if another gateway or a CLI command
+    # changed it while we waited: a reply must reopen a close committed under it, not be lost behind it.
+    while match.conversation is not None and _lock(tx, match.conversation):
+        log.info("mid=%s conv=%s changed while this mail waited for it: placed again", msg.message_id or "-",
+                 match.conversation.ref)
+        match = _place(tx, raw, msg, sender, hints, report, rt, now, customer)
     conversation = match.conversation
     is_new = conversation is None and (sender.is_customer if hints is not None else not sender.is_machine)
     if is_new:
@@ -222,6 +223,30 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)
+
+
+def _place(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, hints: ArchiveHints | None,
+           report: BounceFacts | None, rt: Runtime, now: datetime, customer: Customer | None) -> Match:
+    """Which conversation a customer's (or machine's, or imported) mail joins."""
+    rcpt_tos = tuple(raw.rcpt_tos)
+    match = (match_conversation(tx, msg, sender, rcpt_tos, rt.settings, rt.secret, now, customer) if hints is None
+             else match_imported(tx, msg, sender, hints, rcpt_tos, rt.settings, rt.secret, now, customer))
+    if report is not None and (reported := by_ref(tx, report.ref)) is not None:
+        # A report about our mail belongs with that mail; being machine mail, it reopens and answers nothing.
+        match = Match(Rule.DELIVERY_REPORT, reported)
+    return match
+
+
+def _lock(tx: Session, conversation: Conversation) -> bool:
+    """Lock the conversation's row until commit (SELECT … FOR UPDATE, a no-op on SQLite's single writer) and read
+    it again; True when another writer changed what placing mail in it depends on since we read it."""
+    def placing(c: Conversation) -> tuple[object, ...]:
+        return c.status, c.resolved_at, c.updated_at, c.merged_into_id
+
+    seen = placing(conversation)
+    tx.exec(select(Conversation).where(Conversation.id == conversation.id).with_for_update()
+            .execution_options(populate_existing=True)).one()
+    return placing(conversation) != seen
 
 
 def _reopen(tx: Session, conversation: Conversation, sender: Sender, rt: Runtime, now: datetime) -> None:
@@ -261,9 +286,10 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
         _quarantine_raw(raw, msg, "authenticate", claim.refusal, now)
         return
     named = tx.exec(select(Conversation).where(Conversation.ref == claim.ref)).first()
-    # Locked, so two agents' replies processed at once by two gateways see each other: one is held.
-    conversation = tx.exec(select(Conversation).where(Conversation.id == survivor(tx, named).id)
-                           .with_for_update()).first() if named is not None else None
+    # Locked, so two agents' replies processed at once by two gateways see each other: one is held, and reads
+    # the row again once it has it (the object in the session is as it was before the wait).
+    conversation = tx.exec(select(Conversation).where(Conversation.id == survivor(tx, named).id).with_for_update()
+                           .execution_options(populate_existing=True)).first() if named is not None else None
     if conversation is None:
         _quarantine_raw(raw, msg, "authenticate", f"reply token names conversation {claim.ref}, which does not exist",
                         now)
