@@ -319,7 +319,8 @@ class Processor:
         self._conflicts: dict[int, int] = {}
 
     def run_once(self) -> int:
-        """Process up to `batch` stored messages, each in its own savepoint, committing every HOLD seconds."""
+        """Process up to `batch` stored messages, each in its own savepoint, committing every HOLD seconds; return
+        how many were settled (0 when all of them wait for another process, so the worker waits too)."""
         with self.rt.store.reading() as tx:
             rows = list(tx.exec(select(RawMessage.id, RawMessage.raw, RawMessage.spool)
                                 .where(RawMessage.state == RawState.RECEIVED)
@@ -327,19 +328,20 @@ class Processor:
         # Parsing is the costly pure part: do it before taking the write lock.
         parsed = [(raw_id, self._parse(raw, spool)) for raw_id, raw, spool in rows]
         batch_info: dict[str, object] = {}  # What once_per_batch() read, kept across this batch's transactions.
+        settled = 0
         while parsed:
             with self.rt.store.transaction(durable=False) as tx:
                 tx.info.update(batch_info)
                 started = time.monotonic()
                 while parsed and time.monotonic() - started < self.HOLD:
                     raw_id, msg = parsed.pop(0)
-                    self._process_one(tx, raw_id, msg)  # type: ignore[arg-type]
+                    settled += self._process_one(tx, raw_id, msg)  # type: ignore[arg-type]
                 batch_info = dict(tx.info)
             if parsed:
                 time.sleep(0.001)  # Let a waiting SMTP commit take the store before our next transaction.
-        if rows and self.on_processed is not None:
+        if settled and self.on_processed is not None:
             self.on_processed()
-        return len(rows)
+        return settled
 
     def process(self, *raw_ids: int) -> None:
         """Process these stored messages, if they still wait, in one transaction (each in its own savepoint)."""
@@ -357,20 +359,24 @@ class Processor:
         except Exception as exc:  # A missing raw file, or a bug in parse(): quarantine it, do not stop the queue.
             return exc
 
-    def _process_one(self, tx: Session, raw_id: int, msg: ParsedMessage | Exception) -> None:
+    def _process_one(self, tx: Session, raw_id: int, msg: ParsedMessage | Exception) -> bool:
+        """Process one stored message; True when it was settled (processed, a duplicate or quarantined), False
+        when it was left waiting (or another process had it)."""
         try:
             with tx.begin_nested():
                 # The bytes were read and parsed already; bounces and agents' mail load them again if needed.
                 raw = tx.exec(select(RawMessage).options(defer(RawMessage.raw)).where(RawMessage.id == raw_id)
                               .with_for_update(skip_locked=True)).first()
                 if raw is None or raw.state != RawState.RECEIVED:
-                    return
+                    return False
                 if isinstance(msg, Exception):
                     raise msg
                 process_in(tx, raw, msg, self.rt, processing_time(raw, self.rt.clock))
             self._conflicts.pop(raw_id, None)
+            return True
         except SenderBusy as busy:
             log.debug("raw=%s waits: another gateway has mail from %s in hand", raw_id, busy)
+            return False
         except IntegrityError:
             # Another process stored the same message or customer at the same instant: leave it RECEIVED;
             # next time de-duplication or the lookup finds what the other one stored.
@@ -378,11 +384,13 @@ class Processor:
             log.info("raw=%s lost a race (try %d), will process again", raw_id, tries)
             if tries >= 3:
                 self._quarantine(tx, raw_id, "kept conflicting with concurrent writers")
+            return tries >= 3
         except (StorageError, OperationalError):
             raise  # The database is unwell, not the message: leave it RECEIVED for the next pass.
         except Exception as exc:  # One bad message must never stop the queue.
             log.exception("raw=%s quarantined at processing", raw_id)
             self._quarantine(tx, raw_id, repr(exc))
+            return True
 
     @staticmethod
     def _quarantine(tx: Session, raw_id: int, reason: str) -> None:

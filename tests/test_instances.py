@@ -134,7 +134,8 @@ def test_a_persons_second_mail_waits_while_another_gateway_threads_their_first(r
     with store.transaction() as tx:  # One gateway is in the middle of threading the first mail...
         raw = tx.get(RawMessage, first)
         process_in(tx, raw, parse(raw.raw), runtime, runtime.clock())
-        other_gateway.run_once()  # ...when another takes the second: it must wait, not open a conversation.
+        # ...when another takes the second: it must wait, not open a conversation, and it did no work.
+        assert other_gateway.run_once() == 0
         with store.reading() as peek:
             assert peek.get(RawMessage, second).state == RawState.RECEIVED
     run_until_idle(other_gateway.run_once)
