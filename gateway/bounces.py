@@ -79,9 +79,9 @@ def about_our_mail(tx: Session, msg: ParsedMessage, raw: bytes, rcpt_tos: tuple[
     problems = []
     for problem in report.problems:
         address = problem.address
-        # A bounce in words: trust only the addresses we sent to (its text may name anyone); one we sent to
-        # stands for a report that names nobody, or an alias's target.
-        if not report.standard and sent_to and address not in sent_to:
+        # Trust only the addresses we sent to: a bounce's text may name anyone, and so may a DSN anyone wrote about
+        # our Message-ID; one we sent to stands for a report that names nobody, or an alias's target.
+        if sent_to and address not in sent_to:
             address = ""
         if not address and len(sent_to) == 1:
             address = sent_to[0]

@@ -6,6 +6,9 @@ The pipeline knows such mail by its raw row's source, "import". For it:
 - the archive headers of our own export (gateway.archive.headers) put each message back in its conversation,
 - our own replies in the history are recorded as sent mail, not refused as a loop,
 - a conversation the history opens is resolved unless the archive says otherwise: history is not a queue.
+Those headers are only text in a file anyone may have written to (a shared mailbox, say): mail counts as an agent's
+or as ours only when it is from a support address or an agent, and they set the state only of conversations that
+hold nothing but imported mail, never of a live one.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, or_, select
 
 from gateway.agents.roster import AgentView
 from gateway.archive.headers import ArchiveHints
@@ -22,7 +25,7 @@ from gateway.classify import Sender, SenderKind, base_address
 from gateway.config import Settings
 from gateway.decision import Context, Decision
 from gateway.message import ParsedMessage
-from gateway.models import Conversation, Customer, Direction, Message, RawMessage, RawState, Status
+from gateway.models import Agent, Conversation, Customer, Direction, Message, RawMessage, RawState, Status
 from gateway.threading.dedupe import normalise_id
 from gateway.threading.match import Match, Rule, by_ref, by_references, is_participant, match_conversation
 
@@ -45,16 +48,35 @@ def stop_imported_mail(ctx: Context) -> Decision:
     return Decision(final=True) if ctx.imported else Decision()
 
 
-def archived_sender(sender: Sender, hints: ArchiveHints) -> Sender:
-    """Who wrote it, as the archive recorded (an agent no longer on the roster is still an agent)."""
-    if hints.direction == "in" and hints.kind in set(SenderKind) and hints.kind != SenderKind.OWN:
+def is_ours(tx: Session, address: str, settings: Settings) -> bool:
+    """Whether imported mail from this address may be ours or an agent's: a support address, or an agent's (one
+    removed since, too: their rows stay)."""
+    return base_address(address) in settings.support_addresses or tx.exec(
+        select(Agent.id).where(Agent.address == address.lower())).first() is not None
+
+
+def archived_sender(sender: Sender, hints: ArchiveHints, ours: bool) -> Sender:
+    """Who wrote it, as the archive recorded (an agent no longer on the roster is still an agent); an agent only
+    when the mail is from one (`ours`), else it stays what its headers show, a customer."""
+    if hints.direction == "in" and hints.kind in set(SenderKind) and hints.kind != SenderKind.OWN and (
+            ours or hints.kind != SenderKind.AGENT):
         return dataclasses.replace(sender, kind=SenderKind(hints.kind), reason="as archived")
     return sender
 
 
-def is_outgoing(sender: Sender, hints: ArchiveHints) -> bool:
-    """Our own mail in the history: a reply sent from a support address, or what the archive calls "out"."""
-    return hints.direction == "out" or (not hints.direction and sender.kind is SenderKind.OWN)
+def is_outgoing(sender: Sender, hints: ArchiveHints, ours: bool) -> bool:
+    """Our own mail in the history: from a support address or an agent (`ours`), and sent from a support address
+    or what the archive calls "out"."""
+    return ours and (hints.direction == "out" or (not hints.direction and sender.kind is SenderKind.OWN))
+
+
+def history_only(tx: Session, conversation: Conversation) -> bool:
+    """Whether all of the conversation's mail came from imports: only such a conversation takes its state from
+    an archive; a live one that imported mail joined keeps its own."""
+    live = tx.exec(select(Message.id).outerjoin(RawMessage, col(Message.raw_id) == RawMessage.id).where(
+        Message.conversation_id == conversation.id,
+        or_(col(Message.raw_id).is_(None), RawMessage.source != IMPORT_SOURCE)).limit(1)).first()
+    return live is None
 
 
 def match_imported(tx: Session, msg: ParsedMessage, sender: Sender, hints: ArchiveHints, rcpt_tos: tuple[str, ...],
@@ -69,9 +91,12 @@ def match_imported(tx: Session, msg: ParsedMessage, sender: Sender, hints: Archi
                                reopen=False)
 
 
-def restore_state(conversation: Conversation, hints: ArchiveHints, opened: bool, roster: tuple[AgentView, ...],
-                  now: datetime) -> None:
-    """The state the archive recorded; a conversation the history opened without one is resolved."""
+def restore_state(tx: Session, conversation: Conversation, hints: ArchiveHints, opened: bool,
+                  roster: tuple[AgentView, ...], now: datetime) -> None:
+    """The state the archive recorded; a conversation the history opened without one is resolved. A live
+    conversation is left as it is."""
+    if not opened and not history_only(tx, conversation):
+        return
     status = hints.status or (Status.RESOLVED if opened else "")
     if status and status != conversation.status:
         conversation.status = status
@@ -116,6 +141,7 @@ def record_outgoing(tx: Session, raw: RawMessage, msg: ParsedMessage, hints: Arc
     raw.state = RawState.PROCESSED
     if conversation is None:
         return None
-    if kind == "agent_reply" and (conversation.first_response_at is None or conversation.first_response_at > now):
+    if kind == "agent_reply" and (conversation.first_response_at is None or conversation.first_response_at > now) \
+            and history_only(tx, conversation):
         conversation.first_response_at = now
     return conversation

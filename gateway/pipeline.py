@@ -19,12 +19,12 @@ from gateway.apply import apply, is_partner
 from gateway.archive.headers import ArchiveHints, read_hints
 from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
-from gateway.bounces import about_our_mail, note_delivery_problems, record_hard_bounces
+from gateway.bounces import BounceFacts, about_our_mail, note_delivery_problems, record_hard_bounces
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
 from gateway.errors import StorageError
-from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_outgoing, match_imported,
+from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_ours, is_outgoing, match_imported,
                               processing_time, record_outgoing, restore_state)
 from gateway.merge import survivor
 from gateway.message import ParsedMessage, parse
@@ -136,10 +136,12 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     agents = frozenset(a.address for a in roster)
     sender = classify(msg, raw.mail_from, tuple(raw.rcpt_tos), rt.settings, rt.secret, agents)
     hints = read_hints(msg.header) if is_imported(raw) else None
+    # An archive's headers are only text: they make mail an agent's or ours only when it is from one of us.
+    ours = hints is not None and is_ours(tx, sender.address, rt.settings)
     if hints is not None:
-        sender = archived_sender(sender, hints)
+        sender = archived_sender(sender, hints, ours)
     digest = content_hash(msg)
-    if hints is not None and is_outgoing(sender, hints):
+    if hints is not None and is_outgoing(sender, hints, ours):
         _process_our_imported_mail(tx, raw, msg, sender, hints, digest, roster, rt, now)
         return
     if sender.kind is SenderKind.OWN:
@@ -178,12 +180,13 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     # customer (match, view, apply) finds this object instead of querying again.
     customer = tx.exec(select(Customer).where(Customer.address == sender.address)).first() \
         if sender.is_customer else None
-    rcpt_tos = tuple(raw.rcpt_tos)
-    match = (match_conversation(tx, msg, sender, rcpt_tos, rt.settings, rt.secret, now, customer) if hints is None
-             else match_imported(tx, msg, sender, hints, rcpt_tos, rt.settings, rt.secret, now, customer))
-    if report is not None and (reported := by_ref(tx, report.ref)) is not None:
-        # A report about our mail belongs with that mail; being machine mail, it reopens and answers nothing.
-        match = Match(Rule.DELIVERY_REPORT, reported)
+    match = _place(tx, raw, msg, sender, hints, report, rt, now, customer)
+    # Locked before we change it, as the agent path does, and placed again if another gateway or a CLI command
+    # changed it while we waited: a reply must reopen a close committed under it, not be lost behind it.
+    while match.conversation is not None and _lock(tx, match.conversation):
+        log.info("mid=%s conv=%s changed while this mail waited for it: placed again", msg.message_id or "-",
+                 match.conversation.ref)
+        match = _place(tx, raw, msg, sender, hints, report, rt, now, customer)
     conversation = match.conversation
     is_new = conversation is None and (sender.is_customer if hints is not None else not sender.is_machine)
     if is_new:
@@ -202,9 +205,10 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         return
     survey_reply = None
     if hints is not None:
-        restore_state(conversation, hints, is_new, roster, now)
+        restore_state(tx, conversation, hints, is_new, roster, now)
     else:
-        survey_reply = find_survey_reply(tx, msg, now) if sender.is_customer and not is_new else None
+        survey_reply = find_survey_reply(tx, msg, conversation, customer.id if customer else None, now) if (
+            sender.is_customer and not is_new) else None
         # A rating in reply to our survey is an answer, not a request: the conversation stays resolved.
         if survey_reply is None and (match.reopen or (sender.is_customer and conversation.status == Status.PENDING)):
             _reopen(tx, conversation, sender, rt, now)
@@ -219,6 +223,30 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     apply(tx, conversation, message, decide(ctx), rt, roster, now)
     log.info("mid=%s conv=%s %s from %s placed by %s", msg.message_id or "-", conversation.ref,
              sender.kind, sender.address, match.rule)
+
+
+def _place(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, hints: ArchiveHints | None,
+           report: BounceFacts | None, rt: Runtime, now: datetime, customer: Customer | None) -> Match:
+    """Which conversation a customer's (or machine's, or imported) mail joins."""
+    rcpt_tos = tuple(raw.rcpt_tos)
+    match = (match_conversation(tx, msg, sender, rcpt_tos, rt.settings, rt.secret, now, customer) if hints is None
+             else match_imported(tx, msg, sender, hints, rcpt_tos, rt.settings, rt.secret, now, customer))
+    if report is not None and (reported := by_ref(tx, report.ref)) is not None:
+        # A report about our mail belongs with that mail; being machine mail, it reopens and answers nothing.
+        match = Match(Rule.DELIVERY_REPORT, reported)
+    return match
+
+
+def _lock(tx: Session, conversation: Conversation) -> bool:
+    """Lock the conversation's row until commit (SELECT … FOR UPDATE, a no-op on SQLite's single writer) and read
+    it again; True when another writer changed what placing mail in it depends on since we read it."""
+    def placing(c: Conversation) -> tuple[object, ...]:
+        return c.status, c.resolved_at, c.updated_at, c.merged_into_id
+
+    seen = placing(conversation)
+    tx.exec(select(Conversation).where(Conversation.id == conversation.id).with_for_update()
+            .execution_options(populate_existing=True)).one()
+    return placing(conversation) != seen
 
 
 def _reopen(tx: Session, conversation: Conversation, sender: Sender, rt: Runtime, now: datetime) -> None:
@@ -246,7 +274,7 @@ def _process_our_imported_mail(tx: Session, raw: RawMessage, msg: ParsedMessage,
     agent = next((a for a in roster if a.address == hints.agent), None)
     conversation = record_outgoing(tx, raw, msg, hints, digest, agent.id if agent else None, now)
     if conversation is not None:
-        restore_state(conversation, hints, False, roster, now)
+        restore_state(tx, conversation, hints, False, roster, now)
     log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation else "-")
 
 
@@ -258,9 +286,10 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
         _quarantine_raw(raw, msg, "authenticate", claim.refusal, now)
         return
     named = tx.exec(select(Conversation).where(Conversation.ref == claim.ref)).first()
-    # Locked, so two agents' replies processed at once by two gateways see each other: one is held.
-    conversation = tx.exec(select(Conversation).where(Conversation.id == survivor(tx, named).id)
-                           .with_for_update()).first() if named is not None else None
+    # Locked, so two agents' replies processed at once by two gateways see each other: one is held, and reads
+    # the row again once it has it (the object in the session is as it was before the wait).
+    conversation = tx.exec(select(Conversation).where(Conversation.id == survivor(tx, named).id).with_for_update()
+                           .execution_options(populate_existing=True)).first() if named is not None else None
     if conversation is None:
         _quarantine_raw(raw, msg, "authenticate", f"reply token names conversation {claim.ref}, which does not exist",
                         now)
@@ -290,7 +319,8 @@ class Processor:
         self._conflicts: dict[int, int] = {}
 
     def run_once(self) -> int:
-        """Process up to `batch` stored messages, each in its own savepoint, committing every HOLD seconds."""
+        """Process up to `batch` stored messages, each in its own savepoint, committing every HOLD seconds; return
+        how many were settled (0 when all of them wait for another process, so the worker waits too)."""
         with self.rt.store.reading() as tx:
             rows = list(tx.exec(select(RawMessage.id, RawMessage.raw, RawMessage.spool)
                                 .where(RawMessage.state == RawState.RECEIVED)
@@ -298,19 +328,20 @@ class Processor:
         # Parsing is the costly pure part: do it before taking the write lock.
         parsed = [(raw_id, self._parse(raw, spool)) for raw_id, raw, spool in rows]
         batch_info: dict[str, object] = {}  # What once_per_batch() read, kept across this batch's transactions.
+        settled = 0
         while parsed:
             with self.rt.store.transaction(durable=False) as tx:
                 tx.info.update(batch_info)
                 started = time.monotonic()
                 while parsed and time.monotonic() - started < self.HOLD:
                     raw_id, msg = parsed.pop(0)
-                    self._process_one(tx, raw_id, msg)  # type: ignore[arg-type]
+                    settled += self._process_one(tx, raw_id, msg)  # type: ignore[arg-type]
                 batch_info = dict(tx.info)
             if parsed:
                 time.sleep(0.001)  # Let a waiting SMTP commit take the store before our next transaction.
-        if rows and self.on_processed is not None:
+        if settled and self.on_processed is not None:
             self.on_processed()
-        return len(rows)
+        return settled
 
     def process(self, *raw_ids: int) -> None:
         """Process these stored messages, if they still wait, in one transaction (each in its own savepoint)."""
@@ -328,20 +359,24 @@ class Processor:
         except Exception as exc:  # A missing raw file, or a bug in parse(): quarantine it, do not stop the queue.
             return exc
 
-    def _process_one(self, tx: Session, raw_id: int, msg: ParsedMessage | Exception) -> None:
+    def _process_one(self, tx: Session, raw_id: int, msg: ParsedMessage | Exception) -> bool:
+        """Process one stored message; True when it was settled (processed, a duplicate or quarantined), False
+        when it was left waiting (or another process had it)."""
         try:
             with tx.begin_nested():
                 # The bytes were read and parsed already; bounces and agents' mail load them again if needed.
                 raw = tx.exec(select(RawMessage).options(defer(RawMessage.raw)).where(RawMessage.id == raw_id)
                               .with_for_update(skip_locked=True)).first()
                 if raw is None or raw.state != RawState.RECEIVED:
-                    return
+                    return False
                 if isinstance(msg, Exception):
                     raise msg
                 process_in(tx, raw, msg, self.rt, processing_time(raw, self.rt.clock))
             self._conflicts.pop(raw_id, None)
+            return True
         except SenderBusy as busy:
             log.debug("raw=%s waits: another gateway has mail from %s in hand", raw_id, busy)
+            return False
         except IntegrityError:
             # Another process stored the same message or customer at the same instant: leave it RECEIVED;
             # next time de-duplication or the lookup finds what the other one stored.
@@ -349,11 +384,13 @@ class Processor:
             log.info("raw=%s lost a race (try %d), will process again", raw_id, tries)
             if tries >= 3:
                 self._quarantine(tx, raw_id, "kept conflicting with concurrent writers")
+            return tries >= 3
         except (StorageError, OperationalError):
             raise  # The database is unwell, not the message: leave it RECEIVED for the next pass.
         except Exception as exc:  # One bad message must never stop the queue.
             log.exception("raw=%s quarantined at processing", raw_id)
             self._quarantine(tx, raw_id, repr(exc))
+            return True
 
     @staticmethod
     def _quarantine(tx: Session, raw_id: int, reason: str) -> None:

@@ -62,6 +62,25 @@ def test_a_dsn_about_our_acknowledgement_is_a_delivery_problem_on_its_conversati
     assert (bounce.conversation_id, bounce.matched_by) == (conversation.id, "delivery-report")
 
 
+def test_a_dsn_about_our_mail_to_anne_cannot_silence_another_customer_it_lists(processor, store, clock):
+    deliver(processor, make_mail(sender="Bob <bob@customer.example>", subject="Invoice wrong",
+                                 message_id="<bob-1@customer.example>"), mail_from="bob@customer.example")
+    deliver(processor, make_mail())
+    [ack] = [i for i in outbox_items(store) if i.rcpt_tos == [ANNE]]
+    # Anyone who saw our Message-ID can write a DSN about it, listing whom they like beside its recipient.
+    bob = (b"\nFinal-Recipient: rfc822; bob@customer.example\nOriginal-Recipient: rfc822;bob@customer.example\n"
+           b"Action: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <bob@customer.example>: User unknown\n")
+    raw = dsn_about(ack)
+    end_of_anne = raw.index(b"\n--", raw.index(b"Final-Recipient: rfc822; " + ANNE.encode()))
+    forged = raw[:end_of_anne] + b"\n" + bob + raw[end_of_anne:]
+    assert {p.address for p in read_report(parse(forged), forged).problems} == {ANNE, "bob@customer.example"}
+    deliver(processor, forged, mail_from="")
+    with store.reading() as tx:
+        bounced = dict(tx.exec(select(Customer.address, Customer.bounced_at)).all())
+    assert bounced == {ANNE: clock(), "bob@customer.example": None}
+    assert notes(store) and all(" to bob@customer.example " not in n.body for n in notes(store))
+
+
 def test_a_delay_notice_is_recorded_as_temporary_and_suppresses_nothing(processor, store):
     ack = acknowledged(processor, store)
     deliver(processor, dsn_about(ack, action="delayed", status="4.4.1"), mail_from="")

@@ -106,3 +106,54 @@ def test_archive_headers_are_read_and_removed_exactly():
     assert hints.received == datetime(2025, 1, 5, 10, 0, tzinfo=UTC)
     assert without_archive_header(raw) == make_mail()
     assert read_hints(parse(make_mail()).header).ref == ""
+
+
+def _live(processor, store) -> Conversation:
+    """Anne's conversation, opened by her mail over SMTP and still waiting for an agent."""
+    with store.transaction() as tx:
+        tx.add(Agent(address="alice@example.com", name="Alice"))
+    deliver(processor, make_mail())
+    (conversation,) = conversations(store)
+    return conversation
+
+
+def test_an_imported_mail_the_archive_calls_an_agents_is_a_customers_unless_an_agent_wrote_it(processor, store):
+    live = _live(processor, store)
+    says_agent = archive_header(live.ref, {"direction": "in", "kind": "agent"}, {})
+    imported(processor, says_agent + make_mail(sender="Eve <eve@evil.example>", subject="Re: Printer offline",
+                                               message_id="<e@evil.example>", body="Closing this, all done.\n"))
+    imported(processor, says_agent + make_mail(sender="Alice <alice@example.com>", subject="Re: Printer offline",
+                                               message_id="<a@example.com>", body="Looking into it.\n"))
+    with store.reading() as tx:
+        eve = tx.exec(select(Message).where(Message.sender == "eve@evil.example")).one()
+        alice = tx.exec(select(Message).where(Message.sender == "alice@example.com")).one()
+    assert (eve.kind, alice.kind) == ("customer", "agent")
+    assert eve.conversation_id != live.id and alice.conversation_id == live.id
+
+
+def test_an_imported_mail_the_archive_calls_ours_is_ours_only_from_a_support_address_or_an_agent(processor, store):
+    live = _live(processor, store)
+    says_ours = archive_header(live.ref, {"direction": "out", "kind": "agent_reply"}, {})
+    imported(processor, says_ours + make_mail(sender="Support <eve@evil.example>", to="anne@customer.example",
+                                              subject="Re: Printer offline", message_id="<e@evil.example>",
+                                              body="Please send your password.\n",
+                                              In_Reply_To="<req-1@customer.example>"))
+    with store.reading() as tx:
+        eve = tx.exec(select(Message).where(Message.sender == "eve@evil.example")).one()
+        assert (eve.direction, eve.kind) == ("in", "customer") and eve.conversation_id != live.id
+        assert tx.get(Conversation, live.id).first_response_at is None
+
+
+def test_importing_history_never_changes_a_live_conversations_state(processor, store):
+    live = _live(processor, store)
+    state = {"status": "resolved", "priority": "urgent", "tags": "spam", "assignee": "alice@example.com"}
+    # Anne's own old mail, and our old reply to her, with an archive's headers naming her live conversation.
+    imported(processor, archive_header(live.ref, {"direction": "in", "kind": "customer"}, state) + make_mail(
+        subject="Re: Printer offline", message_id="<old@customer.example>", body="An old mail of mine.\n"))
+    imported(processor, archive_header(live.ref, {"direction": "out", "kind": "agent_reply"}, state) + make_mail(
+        sender="Support <support@example.com>", to="anne@customer.example", subject="Re: Printer offline",
+        message_id="<old-reply@example.com>", body="An old reply.\n", In_Reply_To="<old@customer.example>"))
+    assert [m.conversation_id for m in messages(store) if m.message_id.startswith("<old")] == [live.id] * 2
+    (after,) = conversations(store)
+    assert (after.status, after.priority, after.tags, after.assignee_id, after.first_response_at) == (
+        "open", "normal", [], None, None)

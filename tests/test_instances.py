@@ -11,18 +11,19 @@ from collections import Counter
 from email import message_from_bytes
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
+from typer.testing import CliRunner
 
 from gateway.inbound.accept import Envelope, accept
 from gateway.message import parse
 from gateway.cli import app
-from gateway.models import (Conversation, Message, OutboxItem, RawMessage, RawState, Scheduled, ScheduledState,
-                            Survey)
+from gateway.models import (Agent, Conversation, Message, Note, OutboxItem, RawMessage, RawState, Scheduled,
+                            ScheduledState, Status, Survey)
 from gateway.pipeline import Processor, process_in
 from gateway.reply_token import ref_from_message_id
 from tests.helpers import conversations, make_mail, messages, outbox_items, run_until_idle
 from tests.test_daemon import Daemon, all_sent, wait_for
-from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
 ENVELOPE = Envelope("anne@customer.example", ("support@example.com",), "127.0.0.1", "smtp")
@@ -184,10 +185,90 @@ def test_a_persons_second_mail_waits_while_another_gateway_threads_their_first(r
     with store.transaction() as tx:  # One gateway is in the middle of threading the first mail...
         raw = tx.get(RawMessage, first)
         process_in(tx, raw, parse(raw.raw), runtime, runtime.clock())
-        other_gateway.run_once()  # ...when another takes the second: it must wait, not open a conversation.
+        # ...when another takes the second: it must wait, not open a conversation, and it did no work.
+        assert other_gateway.run_once() == 0
         with store.reading() as peek:
             assert peek.get(RawMessage, second).state == RawState.RECEIVED
     run_until_idle(other_gateway.run_once)
     invoice, printer = conversations(store)
     assert [m.conversation_id for m in messages(store) if m.direction == "in"] == [invoice.id, *[printer.id] * 2]
     assert len([i for i in outbox_items(store) if i.kind == "acknowledgement"]) == 2
+
+
+def _waiting_for_a_lock(store) -> bool:
+    """Whether a session of this database waits for a lock now (a new transaction each time: PostgreSQL keeps
+    what pg_stat_activity showed for the rest of a transaction)."""
+    with store.engine.connect() as peek:
+        return bool(peek.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND wait_event_type = 'Lock'")).scalar())
+
+
+def _while_row_is_locked(store, conversation_id: int, change, processor: Processor) -> None:
+    """Another writer (a CLI command, another gateway) holds the conversation's row and changes it; `processor`
+    takes the waiting mail meanwhile, and must wait for that writer's commit before it changes the row itself."""
+    failures: list[BaseException] = []
+
+    def process() -> None:
+        try:
+            processor.run_once()
+        except BaseException as exc:  # Seen by the test, not lost in the thread.
+            failures.append(exc)
+
+    worker = threading.Thread(target=process)
+    with store.transaction() as other:
+        change(other.exec(select(Conversation).where(Conversation.id == conversation_id).with_for_update()).one())
+        other.flush()
+        worker.start()
+        # Until the processor's transaction waits on a row lock in this database (and so on ours).
+        deadline = time.monotonic() + 30
+        while not _waiting_for_a_lock(store):
+            assert time.monotonic() < deadline and worker.is_alive(), "processing never waited for the row"
+            time.sleep(0.01)
+    worker.join(timeout=60)
+    assert not worker.is_alive() and failures == []
+
+
+def test_a_customer_reply_waits_for_a_close_in_hand_and_then_reopens_the_conversation(
+        runtime, store, database_url) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: a close and a reply never run at once")
+    processor = Processor(runtime)
+    accept(make_mail(), ENVELOPE, store=store, now=runtime.clock())
+    run_until_idle(processor.run_once)
+    (conversation,) = conversations(store)
+    (ack,) = outbox_items(store)
+    accept(make_mail(subject="Re: Printer offline", message_id="<again@customer.example>",
+                     body="It is offline again.\n", In_Reply_To=ack.message_id), ENVELOPE, store=store,
+           now=runtime.clock())
+
+    def close(row: Conversation) -> None:
+        row.status, row.resolved_at = Status.RESOLVED, runtime.clock()
+    _while_row_is_locked(store, conversation.id, close, processor)
+    with store.reading() as tx:
+        assert tx.get(Conversation, conversation.id).status == Status.OPEN, "the reply reopened what was closed"
+        assert tx.exec(select(Note.kind).where(Note.conversation_id == conversation.id)).all() == ["reopened"]
+        assert tx.exec(select(Message.conversation_id).where(
+            Message.message_id == "<again@customer.example>")).one() == conversation.id
+
+
+def test_an_agents_reply_waits_for_a_change_in_hand_and_keeps_it(runtime, store, database_url) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: two changes never run at once")
+    with store.transaction() as tx:
+        tx.add(Agent(address="alice@example.com", name="Alice"))
+    processor = Processor(runtime)
+    accept(make_mail(), ENVELOPE, store=store, now=runtime.clock())
+    run_until_idle(processor.run_once)
+    (conversation,) = conversations(store)
+    (notification,) = [i for i in outbox_items(store) if i.rcpt_tos == ["alice@example.com"]]
+    token = message_from_bytes(notification.raw)["Reply-To"]
+    accept(make_mail(sender="Alice <alice@example.com>", to=token, subject="Re: Printer offline",
+                     message_id="<alice-1@example.com>", body="#tag printer\n\nPlease restart it.\n",
+                     In_Reply_To=notification.message_id),
+           Envelope("alice@example.com", (token,), "127.0.0.1", "smtp"), store=store, now=runtime.clock())
+
+    def tag(row: Conversation) -> None:
+        row.tags = [*row.tags, "billing"]
+    _while_row_is_locked(store, conversation.id, tag, processor)
+    with store.reading() as tx:
+        assert sorted(tx.get(Conversation, conversation.id).tags) == ["billing", "printer"]

@@ -170,3 +170,53 @@ def test_broken_ids_and_an_international_address_are_flagged_not_quarantined(pro
         [note] = tx.exec(select(Note)).all()
     assert note.kind == "not_acknowledged"
     assert outbox_items(store) == []
+
+
+def _senders_busy(monkeypatch) -> None:
+    """Every sender's lock is held by another gateway, as `hold_until_commit` finds on PostgreSQL."""
+    import gateway.pipeline
+
+    monkeypatch.setattr(gateway.pipeline, "hold_until_commit", lambda tx, key: False)
+
+
+def test_a_batch_where_every_message_waits_for_another_gateway_counts_as_no_work(processor, store, monkeypatch):
+    from gateway.inbound.accept import Envelope, accept
+
+    for n, sender in enumerate(("anne@customer.example", "bob@customer.example")):
+        accept(make_mail(sender=sender, message_id=f"<wait-{n}@customer.example>"),
+               Envelope(sender, ("support@example.com",), "", "smtp"), store=store, now=processor.rt.clock())
+    _senders_busy(monkeypatch)
+    assert processor.run_once() == 0
+    with store.reading() as tx:
+        assert set(tx.exec(select(RawMessage.state)).all()) == {RawState.RECEIVED}
+    monkeypatch.undo()  # The other gateway is done with them.
+    assert processor.run_once() == 2
+    assert processor.run_once() == 0
+
+
+def test_the_processor_worker_waits_for_a_wake_when_every_message_waits(processor, store, monkeypatch):
+    import threading
+
+    from gateway.inbound.accept import Envelope, accept
+    from gateway.worker import Worker
+
+    accept(make_mail(), Envelope("anne@customer.example", ("support@example.com",), "", "smtp"), store=store,
+           now=processor.rt.clock())
+    _senders_busy(monkeypatch)
+    passes, waits = [], []
+
+    def run_once() -> int:
+        passes.append(processor.run_once())
+        if len(passes) > 3:
+            worker.stopping.set()  # A worker that spins would never get to wait; stop it here instead.
+        return passes[-1]
+
+    class Wake(threading.Event):
+        def wait(self, timeout=None) -> bool:  # type: ignore[no-untyped-def]
+            waits.append(timeout)
+            worker.stopping.set()
+            return False
+
+    worker = Worker("processor", run_once, idle=5.0, wake=Wake())
+    worker._run()  # In this thread, so what the loop does is seen exactly.
+    assert (passes, waits) == ([0], [5.0])

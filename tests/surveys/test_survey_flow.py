@@ -16,6 +16,7 @@ from gateway.reply_token import ref_from_address, ref_from_message_id
 from gateway.surveys.links import read_optout_token, read_rating_token
 from tests.agents.conftest import Desk, text_of
 from tests.conftest import SECRET
+from tests.helpers import make_mail
 from tests.surveys.conftest import (CUSTOMER, agent_answers, conversation, customer_replies, customer_writes, notes,
                                     ref_of, survey_rows, surveys_in)
 
@@ -165,6 +166,39 @@ def test_a_reply_to_the_survey_without_a_number_is_an_ordinary_message_that_reop
     assert desk.to("alice@example.com", sent), "a person is needed again"
     assert conversation(store, ref).status == Status.OPEN
     assert survey_rows(store)[0].rating is None
+
+
+def test_survey_reply_after_reopen_is_a_customer_message(desk: Desk, store) -> None:
+    ref, survey = surveyed(desk)
+    customer_replies(desk, survey, "Actually it went offline again this morning.\n")
+    assert conversation(store, ref).status == Status.OPEN
+    # Later, in the same thread, a new message that happens to start with a number: a request, not a rating.
+    sent = customer_replies(desk, survey, "2 printers are down again since the update.\n")
+    assert desk.to("alice@example.com", sent), "the agents are told"
+    assert survey_rows(store)[0].rating is None and notes(store, "survey_answer") == []
+    assert conversation(store, ref).status == Status.OPEN
+
+
+def test_a_mail_that_names_the_survey_only_in_its_references_is_not_a_rating(desk: Desk, store) -> None:
+    ref, (reply,) = resolved(desk)
+    desk.clock.advance(days=1)
+    desk.settle()
+    (survey,) = desk.take()
+    # An answer to Alice's reply (the client keeps the whole thread in References), not to the survey.
+    raw = make_mail(sender=CUSTOMER, to=reply["Reply-To"].addresses[0].addr_spec, subject="Re: Printer offline",
+                    message_id="<later@customer.example>", body="2 printers are down again since the update.\n",
+                    In_Reply_To=reply["Message-ID"], References=f"{reply['Message-ID']} {survey['Message-ID']}")
+    desk.send(raw, reply["Reply-To"].addresses[0].addr_spec, CUSTOMER)
+    assert desk.to("alice@example.com", desk.take()), "the agents are told"
+    assert survey_rows(store)[0].rating is None
+    assert conversation(store, ref).status == Status.OPEN
+
+
+def test_a_reply_to_the_survey_from_another_address_is_not_a_rating(desk: Desk, store) -> None:
+    ref, survey = surveyed(desk)
+    sent = customer_replies(desk, survey, "1\n", customer="bob@customer.example")
+    assert survey_rows(store)[0].rating is None and notes(store, "survey_answer") == []
+    assert desk.to("alice@example.com", sent), "an ordinary message: the agents are told"
 
 
 def test_a_rating_by_mail_after_the_links_expired_is_an_ordinary_message(desk: Desk, store) -> None:
