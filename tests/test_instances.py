@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from gateway.cli import app
 from gateway.inbound.accept import Envelope, accept
 from gateway.message import parse
-from gateway.cli import app
 from gateway.models import (Agent, Conversation, Message, Note, OutboxItem, RawMessage, RawState, Scheduled,
                             ScheduledState, Status, Survey)
 from gateway.pipeline import Processor, process_in
