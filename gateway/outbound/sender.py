@@ -10,12 +10,23 @@ from sqlmodel import Session, col, or_, select
 
 from gateway.bounces import record_hard_bounces, refused_recipients
 from gateway.config import Settings
-from gateway.models import Note, OutboxItem, OutboxStatus
+from gateway.models import Conversation, Note, OutboxItem, OutboxStatus, Status
 from gateway.outbound.backoff import next_attempt
 from gateway.outbound.transport import Outcome, SendResult, Transport
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def _answered_meanwhile(tx: Session, items: list[OutboxItem]) -> set[int]:
+    """The acknowledgements among `items` whose conversation an agent has answered, or that is resolved."""
+    waiting = {item.conversation_id: item.id for item in items if item.kind == "acknowledgement"
+               and item.conversation_id is not None}
+    if not waiting:
+        return set()
+    answered = tx.exec(select(Conversation.id).where(col(Conversation.id).in_(waiting), or_(
+        col(Conversation.first_response_at).is_not(None), col(Conversation.status) == Status.RESOLVED))).all()
+    return {waiting[cid] for cid in answered}  # type: ignore[misc]
 
 
 class OutboxSender:
@@ -50,10 +61,20 @@ class OutboxSender:
             items = list(tx.exec(select(OutboxItem).where(due, col(OutboxItem.next_attempt_at) <= now)
                                  .order_by(col(OutboxItem.attempts) > 0, col(OutboxItem.next_attempt_at))
                                  .limit(self.batch).with_for_update(skip_locked=True)).all())
+            stale = _answered_meanwhile(tx, items)
             for item in items:
-                item.status, item.lease_until = OutboxStatus.SENDING, now + self.lease
+                if item.id in stale:
+                    # Retried past an agent's answer or the close: "a person will answer" would now mislead.
+                    item.status, item.last_error = OutboxStatus.CANCELLED, "not sent: already answered or resolved"
+                    tx.add(Note(conversation_id=item.conversation_id, created_at=now, kind="delivery_cancelled",
+                                body=f"The acknowledgement {item.message_id} was not sent: the conversation was "
+                                     "answered or resolved while it waited for the relay."))
+                    log.info("mid=%s outbox=%s acknowledgement cancelled: conversation answered or resolved",
+                             item.message_id, item.id)
+                else:
+                    item.status, item.lease_until = OutboxStatus.SENDING, now + self.lease
                 tx.add(item)
-        return items
+        return [item for item in items if item.id not in stale]
 
     def run_once(self) -> int:
         """Deliver what is due now; return how many items were tried."""

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes
 
 import pytest
 from sqlmodel import select
 
+from gateway import conversation_admin
+from gateway.actions import UpdateConversation
 from gateway.config import Settings
-from gateway.models import Note, OutboxItem, OutboxStatus
+from gateway.models import Agent, Conversation, Note, OutboxItem, OutboxStatus, Status
 from gateway.outbound.backoff import next_attempt
-from tests.helpers import deliver, make_mail, outbox_items
+from gateway.pipeline import load_roster
+from tests.helpers import conversations, deliver, make_mail, outbox_items, run_until_idle
 
 pytestmark = pytest.mark.integration
 
@@ -278,3 +282,52 @@ def test_a_recipient_refused_at_rcpt_to_is_a_hard_bounce(store, settings, clock)
         relay.stop()
     assert [r.rcpt_tos for r in handler.received] == [["anne@customer.example"]]
     assert bounced(store) == {"anne@customer.example": None, "bob@customer.example": clock()}
+
+
+def _ack_waiting_for_the_relay(processor, relay_sender, relay_sink, store) -> Conversation:
+    queue_ack(processor)
+    relay_sink.handler.reply = "451 4.3.0 try later"
+    relay_sender.run_once()
+    relay_sink.handler.reply = "250 2.0.0 Ok"
+    [conversation] = conversations(store)
+    return conversation
+
+
+def test_an_acknowledgement_still_waiting_when_an_agent_answers_is_cancelled_not_sent(
+        processor, relay_sender, relay_sink, store, runtime, clock):
+    conversation = _ack_waiting_for_the_relay(processor, relay_sender, relay_sink, store)
+    with store.transaction() as tx:
+        tx.add(Agent(address="alice@example.com", name="Alice"))
+    with store.transaction() as tx:
+        [alice] = load_roster(tx)
+        conversation_admin.reply(tx, runtime, tx.get(Conversation, conversation.id), alice,
+                                 "It works again now.", "", clock())
+    clock.advance(minutes=1)
+    run_until_idle(relay_sender.run_once)
+    to_customer = [message_from_bytes(r.raw) for r in relay_sink.handler.received if "c0@customer.example" in r.rcpt_tos]
+    assert [m["Auto-Submitted"] for m in to_customer] == [None], "only the agent's answer reaches the customer"
+    ack = next(i for i in outbox_items(store) if i.kind == "acknowledgement")
+    assert ack.status == OutboxStatus.CANCELLED
+    with store.reading() as tx:
+        notes = tx.exec(select(Note).where(Note.kind == "delivery_cancelled")).all()
+    assert [n.conversation_id for n in notes] == [conversation.id] and ack.message_id in notes[0].body
+
+
+def test_an_acknowledgement_still_waiting_when_the_conversation_is_closed_is_cancelled(
+        processor, relay_sender, relay_sink, store, runtime, clock):
+    conversation = _ack_waiting_for_the_relay(processor, relay_sender, relay_sink, store)
+    with store.transaction() as tx:
+        conversation_admin.change(tx, runtime, tx.get(Conversation, conversation.id),
+                                  UpdateConversation(status=Status.RESOLVED), "root (admin)", clock())
+    clock.advance(minutes=1)
+    run_until_idle(relay_sender.run_once)
+    assert relay_sink.handler.received == []
+    assert [i.status for i in outbox_items(store)] == [OutboxStatus.CANCELLED]
+
+
+def test_an_acknowledgement_retried_while_the_conversation_still_waits_is_sent(
+        processor, relay_sender, relay_sink, store, clock):
+    _ack_waiting_for_the_relay(processor, relay_sender, relay_sink, store)
+    clock.advance(minutes=1)
+    assert relay_sender.run_once() == 1
+    assert [i.status for i in outbox_items(store)] == [OutboxStatus.SENT]
