@@ -9,7 +9,7 @@ import typer
 from sqlmodel import select
 
 from gateway.autoreply.article_draft import article_title, draft_article, slug
-from gateway.cli.common import ConfigOption, fail, open_store, settings_from
+from gateway.cli.common import MAX_ID, ConfigOption, fail, open_store, settings_from
 from gateway.cli.refs import RefArgument, find_conversation
 from gateway.models import Message
 
@@ -22,8 +22,8 @@ _ANSWERS = {("out", "agent_reply"), ("in", "agent")}
 def export(ref: RefArgument,
            out: Annotated[Path, typer.Argument(metavar="OUT.md", help="Where to write the draft, or - for standard "
                                                                       "output.")],
-           message: Annotated[int, typer.Option(metavar="ID", help="The answer: its number (#ID) in `gateway "
-                                                                   "conversations show REF`.")],
+           message: Annotated[int, typer.Option(metavar="ID", max=MAX_ID, help="The answer: its number (#ID) in "
+                                                                               "`gateway conversations show REF`.")],
            url: Annotated[str, typer.Option(help="Where the article will be published [default: [selfhelp] "
                                                  "knowledge_base/<title-slug>].", show_default=False)] = "",
            force: Annotated[bool, typer.Option(help="Overwrite OUT.md if it exists.")] = False,
