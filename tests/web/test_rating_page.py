@@ -81,6 +81,15 @@ def test_a_link_scanner_opening_every_link_records_nothing(surveyed: Surveyed, s
     assert not opted_out(store)
 
 
+def test_the_rating_pages_opt_out_link_is_the_public_one_whatever_host_the_request_named(surveyed: Surveyed) -> None:
+    # Behind a reverse proxy the request reaches the bind address, under whatever Host the proxy passes on.
+    request = urllib.request.Request(surveyed.links[4], headers={"Host": "gateway.internal:8025"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        page = response.read().decode()
+    assert surveyed.optout.startswith("http://127.0.0.1:")
+    assert f'href="{surveyed.optout}"' in page, "the same address as the mail's List-Unsubscribe, from [web] public_url"
+
+
 def test_the_rating_page_opens_with_the_clicked_choice_and_records_it_on_send(surveyed: Surveyed, store,
                                                                                 browser) -> None:
     browser.get(surveyed.links[4])
