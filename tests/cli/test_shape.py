@@ -83,6 +83,8 @@ TOO_LONG = [
     (["conversations", "list", "--since", "99999999999d"], "--since '99999999999d' reaches back further than dates go"),
     (["conversations", "list", "--since", "999999999d"], "--since '999999999d' reaches back further than dates go"),
     (["messages", "reprocess", "--since", "99999999999d"], "--since '99999999999d' reaches back further"),
+    (["surveys", "list", "--since", "99999999999d"], "--since '99999999999d' reaches back further"),
+    (["surveys", "stats", "--since", "999999999d"], "--since '999999999d' reaches back further"),
     (["report", "--since", "99999999999d"], "'99999999999d' reaches back further than dates go"),
     (["incidents", "open", "Outage", "--kind", "outage", "--until", "99999999999d"], "further ahead than dates go"),
     (["retention", "apply", "--older-than", "99999999999d"], "'99999999999d' is too long a duration"),
