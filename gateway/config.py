@@ -278,7 +278,10 @@ def parse_duration(text: str | int) -> timedelta:
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"{text!r} is not a duration; write it like 30m, 4h or 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration; write one like 30m, 4h or 365d") from None
 
 
 def _coerce(value: object, kind: object, where: str) -> object:

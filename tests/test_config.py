@@ -69,6 +69,7 @@ def test_a_key_with_an_underscore_is_reachable_from_the_environment():
     ("[smtp]\nprot = 25\n", {}, "unknown key [smtp] prot"),
     ("[smpt]\nport = 25\n", {}, "unknown section [smpt]"),
     ("[threading]\nwindow = \"a week\"\n", {}, "write it like 30m, 4h or 7d"),
+    ("[surveys]\ndelay = \"99999999999d\"\n", {}, "[surveys] delay: '99999999999d' is too long a duration"),
     ("[smtp\nport = 25\n", {}, "not valid TOML"),
     ("", {"GATEWAY_SMTP_PORT": "x"}, "[smtp] port"),
     ("", {"GATEWAY_MAIL_ADDRESSES": ""}, "[mail] addresses"),

@@ -13,6 +13,7 @@ from gateway.agents.commands import Commands, parse_commands, without_command_li
 from gateway.agents.roster import find_agent
 from gateway.agents.saved_replies import render_saved_reply
 from gateway.decision import AgentMail, Context, Decision
+from gateway.greeting import greeting_name
 from gateway.models import ScheduledState, Status
 
 # Lines only mail to agents contains: finding one in what we would relay means the cut failed.
@@ -69,9 +70,8 @@ def _saved_reply(ctx: Context, mail: AgentMail, parsed: Commands) -> tuple[str, 
     name = _saved_reply_name(parsed)
     if name not in ctx.saved_replies:
         return "", ""  # No #template, or an unknown one (_update reports that).
-    variables = {"customer_name": ctx.conversation.customer_name.split(" ")[0] if ctx.conversation.customer_name
-                 else "", "agent_name": mail.agent.first_name, "ref": ctx.conversation.ref,
-                 "subject": ctx.conversation.subject}
+    variables = {"customer_name": greeting_name(ctx.conversation.customer_name), "agent_name": mail.agent.first_name,
+                 "ref": ctx.conversation.ref, "subject": ctx.conversation.subject}
     try:
         return render_saved_reply(ctx.saved_replies[name], variables), ""
     except ValueError as exc:

@@ -14,6 +14,7 @@ from gateway.autoreply.hours import SupportHours
 from gateway.autoreply.incidents import incident_views, open_incidents
 from gateway.autoreply.response_time import ResponseStatsCache, measure
 from gateway.config import Settings
+from gateway.greeting import greeting_name
 from gateway.models import Conversation, Customer
 from gateway.threading.subject import reply_subject
 
@@ -43,7 +44,7 @@ def acknowledgement_variables(tx: Session, kit: AutoReplyKit, settings: Settings
     articles = kit.articles.suggest(words, settings.selfhelp.max_articles) if kit.articles else ()
     incidents = incident_views(open_incidents(tx, now),
                                lambda at: moment(now, at, kit.hours, language))
-    return {"customer_name": customer.name.split(" ")[0] if customer.name else "",
+    return {"customer_name": greeting_name(customer.name),
             "ref": conversation.ref, "subject": conversation.subject,
             "reply_subject": reply_subject(conversation.subject or "Your message"),
             "team": settings.mail.name, "channel": conversation.channel.partition("@")[0], "partner": partner,

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from gateway.cli import (agents, conversation_changes, conversations, doctor, export, importing, incidents, kb,
@@ -40,9 +41,14 @@ class OneLineErrors(TyperGroup):
         except typer.Abort:
             typer.echo("error: interrupted", err=True)
             code = 130
-        # Expected trouble (a store that went away, a file that cannot be written): the system's words, one line.
-        except (GatewayError, OSError) as exc:
+        # Expected trouble (a store that went away, a file that cannot be written, a number too large for the
+        # database): the system's words, one line.
+        except (GatewayError, OSError, OverflowError) as exc:
             typer.echo(f"error: {exc}", err=True)
+            code = 1
+        except SQLAlchemyError as exc:  # Its text goes on with the SQL and a link: the first line says it.
+            typer.echo(f"error: database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                       err=True)
             code = 1
         if not standalone_mode:
             return code

@@ -31,6 +31,8 @@ SINCE_HELP = ("A span back from now (30m, 12h, 2d, 1w) or a time: 2026-03-01, \"
               "(in the \\[hours] time zone) or ISO 8601 with an offset.")
 SinceOption = Annotated[str | None, typer.Option("--since", help=SINCE_HELP, show_default=False)]
 _SPAN = re.compile(r"\s*\d+\s*[smhdw]\s*")
+# Ids are INTEGER columns, 32 bits on PostgreSQL: a larger number names nothing, and the database refuses it.
+MAX_ID = 2**31 - 1
 
 
 def config_path(given: Path | None) -> Path | None:
@@ -72,8 +74,14 @@ def open_runtime(settings: Settings) -> Runtime:
 
 def parse_since(text: str, now: datetime, zone: str) -> datetime:
     """A moment from a span back from `now` (2d) or a time; a time without an offset is in `zone`."""
+    if _SPAN.fullmatch(text):
+        try:
+            return now - parse_duration(text)
+        except (ValueError, OverflowError):  # Longer than a timedelta holds, or back before the year 1.
+            raise ValueError(f"--since {text!r} reaches back further than dates go; give a span like 2d or 52w, "
+                             "or a time like 2026-03-01") from None
     try:
-        return now - parse_duration(text) if _SPAN.fullmatch(text) else _moment(text, zone)
+        return _moment(text, zone)
     except ValueError:
         raise ValueError(f"--since {text!r} is neither a span like 2d or 12h nor a time like 2026-03-01 "
                          "or \"2026-03-01 09:00\"") from None

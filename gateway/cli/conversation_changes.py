@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from gateway.actions import UpdateConversation
 from gateway.agents.commands import parse_commands
 from gateway.agents.roster import AgentView, find_agent
-from gateway.cli.common import ConfigOption, admin_name, fail, open_runtime, settings_from
+from gateway.cli.common import MAX_ID, ConfigOption, admin_name, fail, open_runtime, settings_from
 from gateway.cli.refs import RefArgument, find_conversation, ref_argument
 from gateway.clock import utc_now
 from gateway.conversation_admin import add_note, change, link as link_conversations, reply as send_reply
@@ -183,7 +183,8 @@ def _message(tx: Session, conversation: Conversation, wanted: str) -> Message:
     """A message by the number `show` prints (#12) or by its Message-ID."""
     number = wanted.strip().lstrip("#")
     query = select(Message).where(Message.conversation_id == conversation.id)
-    found = tx.exec(query.where(Message.id == int(number)) if number.isdigit()
+    # A number past the largest id names no message (and would overflow the database's integer).
+    found = tx.exec(query.where(Message.id == int(number)) if number.isdigit() and int(number) <= MAX_ID
                     else query.where(col(Message.message_id) == wanted.strip())).first()
     if found is None:
         fail(f"{conversation.ref} has no message {wanted!r}; `gateway conversations show {conversation.ref}` "

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, Text, cast
 from sqlmodel import Session, col, func, select
 
 from gateway.attention import attention_order, is_partner, waiting_since
-from gateway.cli.common import ConfigOption, JsonOption, SinceOption, fail, open_store, settings_from, since_time
+from gateway.cli.common import (MAX_ID, ConfigOption, JsonOption, SinceOption, fail, open_store, settings_from,
+                                since_time)
 from gateway.cli.exchange import print_exchange
 from gateway.cli.output import ago, emit_json, emit_jsonl, styled, table
 from gateway.cli.refs import RefArgument, find_conversation
@@ -80,7 +81,7 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
           since: SinceOption = None,
           search: Annotated[str | None, typer.Option(
               help="Words (all must occur) in the subject or what was written; \"quote a phrase\".")] = None,
-          limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50) -> None:
+          limit: Annotated[int, typer.Option(min=1, max=MAX_ID, help="At most this many.")] = 50) -> None:
     """List conversations, the ones that need a person first.
 
     Order: open, then pending; within them higher priority, then partners (★), then those waiting for a first
@@ -143,9 +144,9 @@ def show(ref: RefArgument, config: ConfigOption = None, json_: JsonOption = Fals
 
 @app.command()
 def related(ref: RefArgument, config: ConfigOption = None, json_: JsonOption = False,
-            days: Annotated[int, typer.Option(min=1, help="Look this many days before and after it.")] = 30,
+            days: Annotated[int, typer.Option(min=1, max=36500, help="Look this many days before and after it.")] = 30,
             min_score: Annotated[float, typer.Option(min=0.0, max=1.0, help="How alike, 0 to 1.")] = 0.25,
-            limit: Annotated[int, typer.Option(min=1, help="At most this many, most alike first.")] = 20,
+            limit: Annotated[int, typer.Option(min=1, max=MAX_ID, help="At most this many, most alike first.")] = 20,
             known_issue: Annotated[str | None, typer.Option(
                 help="Tag REF and every conversation listed with this name, as a known issue.")] = None) -> None:
     """Conversations from other customers about the same thing, by how alike their first messages read.

@@ -12,7 +12,7 @@ import typer
 from sqlmodel import Session, col, select
 
 from gateway.autoreply.incidents import is_over
-from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.cli.common import MAX_ID, ConfigOption, JsonOption, fail, open_store, settings_from
 from gateway.cli.output import table
 from gateway.clock import utc_now
 from gateway.config import parse_duration
@@ -25,7 +25,7 @@ app = typer.Typer(no_args_is_help=True, help="Known incidents: while one is open
 _RELATIVE = re.compile(r"\s*\d+\s*[mhdw]\s*")
 _UNTIL_HELP = ("When it is expected to end: \"2026-11-24 18:00\" in the local time of \\[hours] timezone, "
                "ISO 8601 with an offset (2026-11-24T18:00+01:00), or from now (90m, 2h, 1d).")
-IdArgument = Annotated[int, typer.Argument(metavar="ID", help="The id from `gateway incidents list`.")]
+IdArgument = Annotated[int, typer.Argument(metavar="ID", max=MAX_ID, help="The id from `gateway incidents list`.")]
 UntilOption = Annotated[str | None, typer.Option("--until", help=_UNTIL_HELP, show_default=False)]
 DetailOption = Annotated[str | None, typer.Option("--detail", show_default=False,
                                                   help="What customers are told beyond the title.")]
@@ -34,7 +34,11 @@ DetailOption = Annotated[str | None, typer.Option("--detail", show_default=False
 def parse_until(text: str, now: datetime, zone: tzinfo) -> datetime:
     """An end time from a local or offset timestamp, or a span from `now`; ValueError says what is wrong."""
     if _RELATIVE.fullmatch(text):
-        return now + parse_duration(text)
+        try:
+            return now + parse_duration(text)
+        except (ValueError, OverflowError):  # Longer than a timedelta holds, or past the year 9999.
+            raise ValueError(f"--until {text!r} is further ahead than dates go; give a span like 2h or 1d, or a "
+                             "time like \"2026-11-24 18:00\"") from None
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:

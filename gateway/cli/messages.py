@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from sqlmodel import col, select
 
-from gateway.cli.common import ConfigOption, JsonOption, SinceOption, fail, open_runtime, settings_from, since_time
+from gateway.cli.common import (MAX_ID, ConfigOption, JsonOption, SinceOption, fail, open_runtime, settings_from,
+                                since_time)
 from gateway.cli.output import emit_jsonl
 from gateway.cli.progress import progress
 from gateway.models import RawMessage
@@ -23,7 +24,7 @@ BATCH = 50
 
 @app.command()
 def reprocess(ids: Annotated[list[int] | None, typer.Argument(
-                  metavar="[ID]...", help="Raw mail ids (as `gateway quarantine list` shows them).",
+                  metavar="[ID]...", help="Raw mail ids (as `gateway quarantine list` shows them).", max=MAX_ID,
                   show_default=False)] = None,
               since: SinceOption = None, config: ConfigOption = None, json_: JsonOption = False) -> None:
     """Replay stored mail that is waiting or was quarantined through the pipeline (e.g. after a fix).

@@ -8,7 +8,8 @@ import typer
 from rich.text import Text
 from sqlmodel import col, select
 
-from gateway.cli.common import ConfigOption, JsonOption, admin_name, fail, open_runtime, open_store, settings_from
+from gateway.cli.common import (MAX_ID, ConfigOption, JsonOption, admin_name, fail, open_runtime, open_store,
+                                settings_from)
 from gateway.cli.output import console, emit_json, emit_jsonl, table, when
 from gateway.clock import utc_now
 from gateway.message import parse
@@ -19,13 +20,13 @@ from gateway.replay import drop as drop_raw, replay
 app = typer.Typer(no_args_is_help=True, help="Mail the gateway refused to act on: loops, spoofed agent replies, "
                                             "processing errors. Nothing is dropped silently.\n\n"
                                             "Example: gateway quarantine list")
-IdArgument = Annotated[int, typer.Argument(metavar="ID", help="The id from `gateway quarantine list`.")]
+IdArgument = Annotated[int, typer.Argument(metavar="ID", max=MAX_ID, help="The id from `gateway quarantine list`.")]
 
 
 @app.command("list")
 def list_(config: ConfigOption = None, json_: JsonOption = False,
           dropped: Annotated[bool, typer.Option("--dropped", help="List what admins dropped instead.")] = False,
-          limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50) -> None:
+          limit: Annotated[int, typer.Option(min=1, max=MAX_ID, help="At most this many, newest first.")] = 50) -> None:
     """List quarantined mail, newest first, with the stage and reason.
 
     Example: gateway quarantine list --json

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlmodel import col, select
 
-from gateway.cli.common import ConfigOption, JsonOption, admin_name, fail, open_store, settings_from
+from gateway.cli.common import MAX_ID, ConfigOption, JsonOption, admin_name, fail, open_store, settings_from
 from gateway.cli.output import emit_jsonl, styled, table, when
 from gateway.clock import utc_now
 from gateway.models import Conversation, OutboxItem, OutboxStatus
@@ -17,7 +17,7 @@ from gateway.outbound.queue_control import cancel as cancel_item, retry as retry
 app = typer.Typer(no_args_is_help=True, help="The outbox: mail waiting for the relay, retrying, or failed.\n\n"
                                             "Example: gateway queue list --state failed")
 IdArgument = Annotated[int | None, typer.Argument(metavar="ID", help="The id from `gateway queue list`.",
-                                                  show_default=False)]
+                                                  max=MAX_ID, show_default=False)]
 
 
 class Shown(StrEnum):
@@ -40,7 +40,8 @@ _STATUSES = {Shown.WAITING: (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxS
 def list_(config: ConfigOption = None, json_: JsonOption = False,
           state: Annotated[Shown, typer.Option(help="Which mail: waiting is everything not sent or cancelled.")]
           = Shown.WAITING,
-          limit: Annotated[int, typer.Option(min=1, help="At most this many, oldest first.")] = 100) -> None:
+          limit: Annotated[int, typer.Option(min=1, max=MAX_ID, help="At most this many, oldest first.")] = 100
+          ) -> None:
     """List the outbox: state, attempts, next attempt and last error of each mail.
 
     Example: gateway queue list --state failed --json
@@ -95,7 +96,7 @@ def retry(id_: IdArgument = None, config: ConfigOption = None,
 
 
 @app.command()
-def cancel(id_: Annotated[int, typer.Argument(metavar="ID", help="The id from `gateway queue list`.")],
+def cancel(id_: Annotated[int, typer.Argument(metavar="ID", max=MAX_ID, help="The id from `gateway queue list`.")],
            config: ConfigOption = None) -> None:
     """Never send this mail; it stays in the outbox as cancelled, and its conversation gets a note.
 

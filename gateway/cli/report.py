@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.console import Console
 
 from gateway.autoreply.hours import SupportHours
 from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.cli.csv_cells import write_csv
 from gateway.clock import utc_now
 from gateway.reports.columns import COLUMNS, csv_cell
 from gateway.reports.html import render_html
@@ -59,10 +59,10 @@ def report(config: ConfigOption = None, json_: JsonOption = False,
     if json_:
         typer.echo(json.dumps(to_json(found), ensure_ascii=False))
     elif csv_:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(c.key for c in COLUMNS)
-        for metrics in found.groups if found.by is None else [*found.groups, found.total]:
-            writer.writerow(csv_cell(c.value(metrics)) for c in COLUMNS)
+        write_csv(sys.stdout, [c.key for c in COLUMNS],
+                  ([csv_cell(c.value(metrics)) for c in COLUMNS]
+                   for metrics in (found.groups if found.by is None else [*found.groups, found.total])),
+                  lineterminator="\n")
     else:
         print_report(found, Console(markup=False, highlight=False, soft_wrap=True))
         if html is not None:

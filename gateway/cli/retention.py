@@ -44,7 +44,11 @@ def apply(config: ConfigOption = None, json_: JsonOption = False,
         fail("nothing to do: [storage] keep_raw is 0d (keep everything); set it, or pass --older-than 365d", code=2)
     store = open_store(settings)
     now = utc_now()
-    cutoff = now - keep
+    try:
+        cutoff = now - keep
+    except OverflowError:  # Back before the year 1.
+        fail(f"keeping raw mail {keep.days} days reaches back further than dates go; give an age like 365d or 10w",
+             code=2)
     found: Removed = removable(store, cutoff) if dry_run else apply_retention(store, cutoff, now)
     if json_:
         emit_json({"cutoff": cutoff.isoformat(), "dry_run": dry_run, "raw_messages": found.raw_messages,

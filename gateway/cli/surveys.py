@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from dataclasses import asdict
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -14,9 +13,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import select
 
-from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, settings_from
+from gateway.cli.common import SINCE_HELP, ConfigOption, JsonOption, fail, open_store, settings_from, since_time
+from gateway.cli.csv_cells import write_csv
 from gateway.clock import utc_now
-from gateway.config import parse_duration
 from gateway.models import Customer
 from gateway.surveys.answers import set_opt_out
 from gateway.surveys.choices import label
@@ -28,27 +27,18 @@ app = typer.Typer(no_args_is_help=True, help="Satisfaction surveys: answers, fig
 CsvOption = Annotated[bool, typer.Option("--csv", help="CSV on stdout, for a spreadsheet.")]
 
 
-def _since(text: str, now: datetime) -> datetime | None:
-    """'30d', '12w' back from now, a date like 2026-01-01, or 'all'."""
-    if text.strip().lower() == "all":
-        return None
-    try:
-        return now - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.combine(datetime.strptime(text.strip(), "%Y-%m-%d").date(), time(), UTC)
-    except ValueError:
-        fail(f"--since {text!r}: give a duration like 30d or 12w, a date like 2026-01-01, or all", code=2)
-
-
 def _pct(value: float | None) -> str:
     return f"{value:.0%}" if value is not None else "-"
 
 
+def _fraction(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else ""
+
+
 def _rows(config: object, since: str) -> list[SurveyRow]:
-    store = open_store(settings_from(config))  # type: ignore[arg-type]
-    start = _since(since, utc_now())
+    settings = settings_from(config)  # type: ignore[arg-type]
+    start = None if since.strip().lower() == "all" else since_time(since, settings)
+    store = open_store(settings)
     with store.reading() as tx:
         return survey_rows(tx, start)
 
@@ -61,8 +51,7 @@ def _row_json(row: SurveyRow) -> dict[str, object]:
 
 @app.command("list")
 def list_(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOption = False,
-          since: Annotated[str, typer.Option(help="From this long ago (30d, 12w), a date (2026-01-01), or all.")]
-          = "30d",
+          since: Annotated[str, typer.Option(help=f"{SINCE_HELP} Or all.")] = "30d",
           answered: Annotated[bool, typer.Option("--answered", help="Only surveys the customer answered.")]
           = False) -> None:
     """List the surveys sent, with each answer and comment, oldest first.
@@ -75,13 +64,10 @@ def list_(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOptio
             typer.echo(json.dumps(_row_json(row), ensure_ascii=False))
         return
     if csv_:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["sent_at", "ref", "customer", "channel", "tags", "rating", "of", "comment", "rated_at",
-                         "rated_via", "subject"])
-        for r in rows:
-            writer.writerow([r.sent_at.isoformat(), r.ref, r.customer, r.channel, " ".join(r.tags),
-                             r.rating or "", r.choices, r.comment, r.rated_at.isoformat() if r.rated_at else "",
-                             r.rated_via, r.subject])
+        write_csv(sys.stdout, ["sent_at", "ref", "customer", "channel", "tags", "rating", "of", "comment", "rated_at",
+                               "rated_via", "subject"],
+                  ([r.sent_at.isoformat(), r.ref, r.customer, r.channel, " ".join(r.tags), r.rating or "", r.choices,
+                    r.comment, r.rated_at.isoformat() if r.rated_at else "", r.rated_via, r.subject] for r in rows))
         return
     table = Table("SENT", "REF", "CUSTOMER", "CHANNEL", "ANSWER", "COMMENT", box=None)
     for r in rows:
@@ -112,8 +98,7 @@ def _group_table(title: str, group: dict[str, Figures]) -> Table:
 
 @app.command()
 def stats(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOption = False,
-          since: Annotated[str, typer.Option(help="From this long ago (30d, 12w), a date (2026-01-01), or all.")]
-          = "365d",
+          since: Annotated[str, typer.Option(help=f"{SINCE_HELP} Or all.")] = "365d",
           by_agent: Annotated[bool, typer.Option("--by-agent", help="Also per agent (we measure the product "
                                                  "first, not the people).")] = False,
           comments: Annotated[int, typer.Option(min=0, help="Show this many of the newest comments.")] = 10) -> None:
@@ -128,13 +113,10 @@ def stats(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOptio
         typer.echo(json.dumps(_stats_json(result), ensure_ascii=False))
         return
     if csv_:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["group", "key", "sent", "answered", "satisfied", "response_rate", "csat"])
-        for name, group in {"overall": {"all": result.overall}, **groups}.items():
-            for key, f in group.items():
-                writer.writerow([name, key, f.sent, f.answered, f.satisfied,
-                                 "" if f.response_rate is None else f"{f.response_rate:.4f}",
-                                 "" if f.csat is None else f"{f.csat:.4f}"])
+        write_csv(sys.stdout, ["group", "key", "sent", "answered", "satisfied", "response_rate", "csat"],
+                  ([name, key, f.sent, f.answered, f.satisfied, _fraction(f.response_rate), _fraction(f.csat)]
+                   for name, group in {"overall": {"all": result.overall}, **groups}.items()
+                   for key, f in group.items()))
         return
     console = Console(markup=False, highlight=False, soft_wrap=True)
     o = result.overall

@@ -362,7 +362,7 @@ def send_test(name: NameArgument, to: Annotated[str, typer.Option("--to", help="
 
 @app.command()
 def stats(config: ConfigOption = None, json_: JsonOption = False,
-          days: Annotated[int, typer.Option(min=1, help="Look back this many days.")] = 30) -> None:
+          days: Annotated[int, typer.Option(min=1, max=36500, help="Look back this many days.")] = 30) -> None:
     """Count the uses of each template and each saved reply (#template NAME) over the last days.
 
     A saved reply used again and again points to a cause worth fixing; stats says which.

@@ -15,10 +15,12 @@ from gateway.errors import ConfigError
 
 log = logging.getLogger(__name__)
 # What a relay or list may not change without breaking the signature; oversigned (listed twice) where a
-# second copy added later must break it too (RFC 6376 8.15).
+# second copy added later must break it too (RFC 6376 8.15). Mail providers honour one-click unsubscribe only
+# when the signature covers both List-Unsubscribe headers (RFC 8058 section 4).
 _HEADERS = (b"from", b"from", b"to", b"cc", b"subject", b"subject", b"date", b"message-id", b"reply-to",
             b"in-reply-to", b"references", b"mime-version", b"content-type", b"content-transfer-encoding",
-            b"auto-submitted")
+            b"auto-submitted", b"list-unsubscribe", b"list-unsubscribe", b"list-unsubscribe-post",
+            b"list-unsubscribe-post")
 _RSA_ALGORITHM = bytes.fromhex("06092a864886f70d0101010500")
 
 

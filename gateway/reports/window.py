@@ -28,7 +28,11 @@ def parse_moment(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     """"30d" (that long ago), "today", "2026-03-01" (local midnight) or "2026-03-01 14:00" (local time)."""
     text = text.strip()
     if _AGO.match(text):
-        return now - parse_duration(text)
+        try:
+            return now - parse_duration(text)
+        except (ValueError, OverflowError):  # Longer than a timedelta holds, or back before the year 1.
+            raise ValueError(f"{text!r} reaches back further than dates go; write 30d (ago), 52w or a date like "
+                             "2026-03-01") from None
     if text == "today":
         return datetime.combine(now.astimezone(zone).date(), time(), zone).astimezone(UTC)
     try:

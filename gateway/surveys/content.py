@@ -7,6 +7,7 @@ from datetime import datetime
 
 from gateway.autoreply.expectation import PHRASES
 from gateway.config import Settings
+from gateway.greeting import greeting_name
 from gateway.surveys.choices import choices
 from gateway.surveys.links import optout_token, optout_url, rating_token, rating_url
 from gateway.threading.subject import reply_subject
@@ -30,7 +31,7 @@ def survey_variables(settings: Settings, secret: str, *, ref: str, subject: str,
     base = settings.web.base_url
     scale = settings.surveys.choices
     return {
-        "customer_name": customer_name.split(" ")[0] if customer_name else "", "ref": ref, "subject": subject,
+        "customer_name": greeting_name(customer_name), "ref": ref, "subject": subject,
         "reply_subject": reply_subject(subject or "Your message"), "team": settings.mail.name,
         "company": company_name(settings), "scale": scale,
         "choices": [ChoiceView(c.value, c.label, rating_url(base, rating_token(secret, ref, c.value, expires_at)))

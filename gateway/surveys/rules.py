@@ -60,6 +60,9 @@ def why_no_survey(facts: SurveyFacts, settings: Settings, now: datetime) -> str:
     surveys = settings.surveys
     if not surveys.enabled:
         return "surveys are off ([surveys] enabled = false)"
+    if not settings.web.public_url:
+        # Without it the links point to this machine's own listener, which no customer can open.
+        return "no address customers can open its links at ([web] public_url is empty)"
     if facts.merged:
         return "it was merged into another conversation"
     if facts.status != Status.RESOLVED:

@@ -56,7 +56,9 @@ class SurveyPages:
         values = {"company": self.company, "title": "How did we do?", "ref": survey.ref, "subject": survey.subject,
                   "choices": choices(survey.choices), "selected": link.rating, "comment": survey.comment,
                   "comment_limit": COMMENT_LIMIT, "expires": day(link.expires_at),
-                  "optout_url": optout_url("", optout_token(self.secret, survey.ref)), "saved": False,
+                  # The public address, as in the mail; a relative link would miss a proxy's path prefix.
+                  "optout_url": optout_url(self.settings.web.base_url, optout_token(self.secret, survey.ref)),
+                  "saved": False,
                   "answered": label(survey.choices, survey.rating) if survey.rating else "", "problem": ""}
         if request.method != "POST":
             return page("rate", **values)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from gateway.merge import survivor
 from gateway.models import Conversation, Customer, Survey
 from gateway.store import Store
 from gateway.surveys.answers import record_rating, set_opt_out
+from gateway.threading.match import by_ref
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,14 @@ class OptOutPage:
     opted_out_at: datetime | None
 
 
-def _conversation(tx: Session, ref: str) -> Conversation | None:
-    return tx.exec(select(Conversation).where(Conversation.ref == ref)).first()
-
-
 def load_survey_page(store: Store, ref: str) -> SurveyPage | None:
     with store.reading() as tx:
-        conversation = _conversation(tx, ref)
-        survey = tx.exec(select(Survey).where(Survey.conversation_id == conversation.id)).first() \
-            if conversation is not None else None
-        if conversation is None or survey is None:
+        # The survey stays with the conversation it was sent for, even one merged since: no by_ref() here.
+        found = tx.exec(select(Survey, Conversation).join(Conversation, col(Conversation.id) == Survey.conversation_id)
+                        .where(Conversation.ref == ref)).first()
+        if found is None:
             return None
+        survey, conversation = found
         return SurveyPage(survey.id, conversation.ref, conversation.subject, survey.choices,  # type: ignore[arg-type]
                           survey.rating, survey.comment, survey.rated_at)
 
@@ -56,12 +53,9 @@ def save_rating(store: Store, survey_id: int, rating: int, comment: str, now: da
 
 
 def _customer(tx: Session, ref: str) -> Customer | None:
-    conversation = _conversation(tx, ref)
-    if conversation is None:
-        return None
-    # Merging keeps the customer (only one customer's conversations merge), so either row names them.
-    conversation = survivor(tx, conversation)
-    return tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
+    # Merging keeps the customer (only one customer's conversations merge), so the surviving row names them.
+    conversation = by_ref(tx, ref)
+    return tx.get(Customer, conversation.customer_id) if conversation and conversation.customer_id else None
 
 
 def load_opt_out(store: Store, ref: str) -> OptOutPage | None:

@@ -154,6 +154,17 @@ def gateway_with(settings: Settings, store, clock) -> Iterator[tuple]:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("sample", ["nameless_request.eml", "address_as_name_request.eml"])
+def test_a_customer_who_sent_no_name_is_greeted_without_one(store, clock, relay_sink, settings, sample):
+    with gateway_with(settings, store, clock) as (gateway, processor, sender):
+        [received] = write_and_receive(gateway, processor, sender, relay_sink, crlf(sample))
+    ack = message_from_bytes(received.raw, policy=default)
+    assert ack["To"].addresses[0].addr_spec == "anne@customer.example"
+    assert text_of(ack).splitlines()[0] == "Hi there,"
+    assert '<p style="margin:0 0 1em;">Hi there,</p>' in ack.get_body(("html",)).get_content()
+
+
+@pytest.mark.integration
 def test_beta_channel_is_thanked_for_feedback(store, clock, relay_sink, settings):
     settings = replace(settings, mail={"addresses": ("support@example.com", "beta@example.com")})
     raw = make_mail(to="beta@example.com", subject="Feedback on the new editor",

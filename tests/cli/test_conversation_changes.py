@@ -197,6 +197,8 @@ def test_split_refuses_the_first_message_and_strangers(env, ref, processor, stor
     assert "would move everything" in gateway(env, "conversations", "split", ref, "--from", str(first), code=1)
     assert gateway(env, "conversations", "split", ref, "--from", "999", code=2) == (
         f"error: {ref} has no message '999'; `gateway conversations show {ref}` numbers them (#ID)")
+    assert gateway(env, "conversations", "split", ref, "--from", "99999999999999999999", code=2) == (
+        f"error: {ref} has no message '99999999999999999999'; `gateway conversations show {ref}` numbers them (#ID)")
 
 
 def test_link_points_one_conversation_at_another_and_says_so_on_both(env, ref, processor, store):

@@ -11,6 +11,7 @@ from gateway.autoreply.article_draft import article_body
 from gateway.autoreply.articles import ArticleIndex, load_articles
 from gateway.cli import app
 from gateway.models import Agent
+from tests.agents.conftest import Desk, desk, desk_settings  # noqa: F401 (fixtures used by the tests)
 from tests.helpers import conversations, deliver, make_mail
 
 runner = CliRunner()
@@ -57,7 +58,9 @@ def test_kb_export_refuses_what_is_not_an_answer_and_never_overwrites(env, answe
     ref, reply, question = answered
     out = tmp_path / "a.md"
     refused = runner.invoke(app, ["kb", "export", ref, "--message", str(question), str(out)], env=env)
-    assert refused.exit_code == 2 and "not an agent's answer" in refused.stderr and not out.exists()
+    assert refused.exit_code == 2 and not out.exists()
+    assert refused.stderr.strip() == (f"error: message {question} is the customer's message, not an answer the "
+                                      f"customer got; pick an agent reply from `gateway conversations show {ref}`")
     missing = runner.invoke(app, ["kb", "export", ref, "--message", "999", str(out)], env=env)
     assert missing.exit_code == 2 and "has no message 999" in missing.stderr
     assert runner.invoke(app, ["kb", "export", ref, "--message", str(reply), str(out)], env=env).exit_code == 0
@@ -69,6 +72,20 @@ def test_kb_export_refuses_what_is_not_an_answer_and_never_overwrites(env, answe
     given = runner.invoke(app, ["kb", "export", ref, "--message", str(reply), "-", "--url", "https://x.example/p"],
                           env=no_home)
     assert given.exit_code == 0 and "url: https://x.example/p" in given.stdout
+
+
+def test_kb_export_refuses_an_agents_internal_note(env, desk: Desk, store, tmp_path):
+    desk.customer_writes()
+    desk.agent_replies("gmail_note.eml", "alice@example.com", desk.to("alice@example.com", desk.take())[0])
+    ref = conversations(store)[0].ref
+    record = json.loads(runner.invoke(app, ["conversations", "show", ref, "--json"], env=env).stdout)
+    (note,) = [m["id"] for m in record["messages"] if (m["direction"], m["kind"]) == ("in", "agent")]
+    out = tmp_path / "note.md"
+    refused = runner.invoke(app, ["kb", "export", ref, "--message", str(note), str(out)], env=env)
+    assert refused.exit_code == 2 and not out.exists()
+    assert refused.stderr.strip() == (f"error: message {note} is an agent's mail to the gateway (a note or commands), "
+                                      f"not an answer the customer got; pick an agent reply from `gateway "
+                                      f"conversations show {ref}`")
 
 
 @pytest.mark.parametrize(("answer", "body"), [

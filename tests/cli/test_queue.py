@@ -101,6 +101,10 @@ def test_cancel_stops_a_mail_for_good_and_says_so_on_the_conversation(env, queue
     (["queue", "retry", "999"], 1, "no outbox item 999"),
     (["queue", "cancel", "999"], 1, "no outbox item 999"),
     (["queue", "list", "--state", "lost"], 2, "'lost' is not one of"),
+    # Past the database's integer: a usage error naming the largest id, not an OverflowError.
+    (["queue", "cancel", "99999999999999999999"], 2, "less than or equal to 2147483647"),
+    (["queue", "retry", "99999999999999999999"], 2, "less than or equal to 2147483647"),
+    (["queue", "list", "--limit", "99999999999999999999"], 2, "less than or equal to 2147483647"),
 ])
 def test_bad_queue_usage_is_one_line(env, queued, args, code, says):
     result = runner.invoke(app, args, env=env)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from gateway.cli import app
@@ -84,6 +85,44 @@ def test_bad_usage_is_one_line_saying_what_would_be_right_and_exit_2(env, args):
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output
+
+
+TOO_LONG = [
+    (["conversations", "list", "--since", "99999999999d"], "--since '99999999999d' reaches back further than dates go"),
+    (["conversations", "list", "--since", "999999999d"], "--since '999999999d' reaches back further than dates go"),
+    (["messages", "reprocess", "--since", "99999999999d"], "--since '99999999999d' reaches back further"),
+    (["surveys", "list", "--since", "99999999999d"], "--since '99999999999d' reaches back further"),
+    (["surveys", "stats", "--since", "999999999d"], "--since '999999999d' reaches back further"),
+    (["report", "--since", "99999999999d"], "'99999999999d' reaches back further than dates go"),
+    (["incidents", "open", "Outage", "--kind", "outage", "--until", "99999999999d"], "further ahead than dates go"),
+    (["retention", "apply", "--older-than", "99999999999d"], "'99999999999d' is too long a duration"),
+    (["retention", "apply", "--older-than", "999999999d"], "999999999 days reaches back further than dates go"),
+]
+
+
+@pytest.mark.parametrize(("args", "says"), TOO_LONG, ids=[" ".join(args) for args, _ in TOO_LONG])
+def test_a_span_too_long_for_a_date_is_one_line_saying_what_would_be_right(env, args, says):
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and says in line
+
+
+@pytest.mark.parametrize(("raised", "says"), [
+    (OverflowError("Python int too large to convert to SQLite INTEGER"),
+     "error: Python int too large to convert to SQLite INTEGER"),
+    (OperationalError("SELECT outbox_item.id", {}, Exception("database is locked")),
+     "error: database error: (builtins.Exception) database is locked"),
+], ids=["overflow", "database"])
+def test_an_error_deep_in_a_command_is_one_line_and_exit_1(env, processor, monkeypatch, raised, says):
+    def fails(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr("gateway.cli.queue.state_of", fails)
+    deliver(processor, make_mail())
+    result = runner.invoke(app, ["queue", "list"], env=env)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip() == says
 
 
 def test_a_bad_choice_names_the_choices_and_the_help(env):

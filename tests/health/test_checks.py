@@ -12,6 +12,7 @@ from gateway.health.config import check_config
 from gateway.health.disk import check_disk
 from gateway.health.relay import check_relay
 from gateway.health.smtp_listen import check_smtp_listen
+from gateway.health.surveys import check_survey_links
 from gateway.health.templates import check_templates
 from gateway.models import TemplateVersion
 from tests.conftest import SinkHandler
@@ -131,3 +132,20 @@ def test_too_little_disk_space_fails_and_little_warns(settings, store, monkeypat
     monkeypatch.setattr("shutil.disk_usage", lambda _path: usage(100 * 1024**3, 0, 3 * 1024**3))
     (finding,) = check_disk(settings)
     assert finding.ok and finding.warning
+
+
+def test_surveys_without_a_public_url_fail_with_the_fix():
+    (finding,) = check_survey_links(Settings())
+    assert not finding.ok and not finding.warning
+    assert "[web] public_url is empty, so no survey is sent" in finding.detail
+    assert finding.fix.startswith("set [web] public_url to the address your reverse proxy serves")
+
+
+@pytest.mark.parametrize(("web", "surveys", "ok", "says"), [
+    ({}, {"enabled": False}, True, "surveys are off"),
+    ({"public_url": "https://support.example.com/"}, {}, True, "links in surveys point to https://support.example.com"),
+    ({"public_url": "http://support.example.com/"}, {}, False, "only offer one-click opt-out (RFC 8058) over https"),
+])
+def test_survey_links_are_fine_when_off_or_public_over_https(web, surveys, ok, says):
+    (finding,) = check_survey_links(replace(Settings(), web=web, surveys=surveys))
+    assert finding.ok is ok and says in finding.detail

@@ -18,8 +18,10 @@ from gateway.outbound.dkim import dns_record, load_key, sign
 from gateway.outbound.sender import OutboxSender
 from gateway.outbound.transport import SmtpTransport
 from gateway.pipeline import Processor, Runtime
+from tests.agents.conftest import Desk, desk  # noqa: F401 (fixture used by the tests)
 from tests.conftest import SECRET
 from tests.helpers import deliver, make_mail, outbox_items
+from tests.surveys.conftest import agent_answers, customer_writes
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +34,20 @@ def dkim_key(tmp_path_factory) -> str:
 @pytest.fixture
 def signing(dkim_key) -> DkimSettings:
     return DkimSettings(domain="example.com", selector="gw2026", private_key=dkim_key)
+
+
+@pytest.fixture
+def desk_settings(settings, relay_sink, signing):
+    """The agents' desk, signing what it sends, with surveys whose links customers can open."""
+    return replace(settings, relay={"host": "127.0.0.1", "port": relay_sink.port}, dkim=signing.__dict__,
+                   web={"public_url": "https://support.example.com"})
+
+
+def signed_headers(raw: bytes) -> list[str]:
+    """The h= tag of the mail's DKIM-Signature: the headers it covers, lower case, in order."""
+    value = raw.split(b"\r\n\r\n", 1)[0].decode().replace("\r\n", "").split("DKIM-Signature:", 1)[1]
+    tags = dict(tag.strip().split("=", 1) for tag in value.split(";") if "=" in tag)
+    return ["".join(name.split()).lower() for name in tags["h"].split(":")]
 
 
 def verifies(raw: bytes, settings: DkimSettings) -> bool:
@@ -60,6 +76,17 @@ def test_every_mail_we_queue_is_signed_and_verifies(store, settings, clock, sign
     assert b"d=example.com" in ack.raw and b"s=gw2026" in ack.raw
     assert verifies(ack.raw, signing)
     assert not verifies(ack.raw.replace(b"Printer offline", b"Printer online"), signing)
+
+
+def test_a_survey_signs_its_one_click_unsubscribe_headers(desk: Desk, signing):
+    agent_answers(desk, customer_writes(desk)["alice"])
+    desk.clock.advance(days=1)
+    desk.settle()
+    [survey] = [r.raw for r in desk.sink.handler.received if b"List-Unsubscribe-Post:" in r.raw]
+    # RFC 8058 section 4: both headers must be covered, or Gmail and Yahoo do not offer one-click unsubscribe.
+    assert {"list-unsubscribe", "list-unsubscribe-post"} <= set(signed_headers(survey))
+    assert verifies(survey, signing)
+    assert not verifies(survey.replace(b"List-Unsubscribe=One-Click", b"List-Unsubscribe=Two-Clicks"), signing)
 
 
 def test_a_retry_sends_the_identical_signed_bytes(store, settings, clock, signing, relay_sink):

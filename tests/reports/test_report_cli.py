@@ -101,6 +101,15 @@ def test_csv_has_a_header_and_one_row_per_group_then_the_total(known_store, env)
     assert rows[0]["resolution_wall_median_h"] == "3.00" and rows[1]["waiting"] == "1"
 
 
+def test_a_tag_a_spreadsheet_would_run_as_a_formula_starts_with_a_quote_in_the_csv(known_store, env):
+    with known_store.transaction() as tx:  # As an imported archive may carry it: agents cannot write such a tag.
+        tx.exec(select(Conversation).where(Conversation.ref == "C1000000")).one().tags = ["-2+3"]
+    result = runner.invoke(app, ["report", *SPAN, "--by", "tag", "--csv"], env=env)
+    assert result.exit_code == 0, result.output
+    groups = [r["group"] for r in csv.DictReader(io.StringIO(result.output))]
+    assert "'-2+3" in groups and "-2+3" not in groups
+
+
 def test_the_terminal_report_reads_as_sentences_and_tables(known_store, env):
     result = runner.invoke(app, ["report", *SPAN], env=env)
     assert result.exit_code == 0, result.output

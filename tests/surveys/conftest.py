@@ -6,8 +6,10 @@ import itertools
 import re
 from email.message import EmailMessage
 
+import pytest
 from sqlmodel import col, select
 
+from gateway.config import Settings, replace
 from gateway.models import Conversation, Note, Survey
 from gateway.store import Store
 from tests.agents.conftest import Desk, desk, desk_settings, text_of  # noqa: F401 (fixtures used by the tests)
@@ -15,6 +17,12 @@ from tests.helpers import make_mail
 
 CUSTOMER = "anne@customer.example"
 _ids = itertools.count(1)
+
+
+@pytest.fixture
+def settings(settings) -> Settings:
+    """With the public address survey links are built from: without one, no survey goes out."""
+    return replace(settings, web={"public_url": "https://support.example.com"})
 
 
 def customer_writes(desk: Desk, subject: str = "Printer offline", customer: str = CUSTOMER,

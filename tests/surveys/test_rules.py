@@ -14,7 +14,8 @@ from gateway.surveys.rules import SurveyFacts, decide_survey, in_sample, why_no_
 from gateway.surveys.schedule import survey_due_at
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)  # a Tuesday
-SETTINGS = replace(Settings(), mail={"addresses": ("support@example.com", "beta@example.com")})
+SETTINGS = replace(Settings(), mail={"addresses": ("support@example.com", "beta@example.com")},
+                   web={"public_url": "https://support.example.com"})
 # Everything a survey needs: resolved, an agent answered a person, nothing against it.
 GOOD = SurveyFacts(ref="K7Q2M9XA", status="resolved", channel="support@example.com",
                    customer_address="anne@customer.example", agent_replied=True)
@@ -46,6 +47,8 @@ CASES = [
      "surveyed on 2026-02-09, within the 30-day spacing"),
     ("circuit breaker", {"automatic_last_hour": 20}, {}, "circuit breaker: 20 automatic mails"),
     ("surveys off", {}, {"surveys": {"enabled": False}}, "surveys are off"),
+    ("no public address for its links", {}, {"web": {"public_url": ""}},
+     "no address customers can open its links at ([web] public_url is empty)"),
     ("not drawn in the sample", {}, {"surveys": {"sample_rate": 0}}, "not drawn in the 0% sample"),
 ]
 

@@ -70,6 +70,7 @@ def test_a_survey_scheduled_before_a_sigkill_goes_out_once_after_the_restart(dat
         tx.add(Agent(address="alice@example.com", name="Alice"))
     daemon = Daemon(database_url, relay_sink.port, tmp_path / "daemon.log")
     daemon.env["GATEWAY_SURVEYS_DELAY"] = "2s"
+    daemon.env["GATEWAY_WEB_PUBLIC_URL"] = f"http://127.0.0.1:{daemon.web_port}"
     daemon.start()
     with smtplib.SMTP("127.0.0.1", daemon.port) as client:
         client.sendmail("anne@customer.example", ["support@example.com"], make_mail())

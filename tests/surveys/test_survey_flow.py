@@ -3,6 +3,7 @@ its thread, marked automatic, with one-click opt-out; reopening cancels it; answ
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from email.message import EmailMessage
@@ -11,8 +12,11 @@ from email.utils import parseaddr
 from sqlmodel import select
 
 from gateway.autoreply.facts import gather_facts
+from gateway.config import replace
 from gateway.models import Conversation, Customer, OutboxItem, Scheduled, ScheduledState, Status
 from gateway.reply_token import ref_from_address, ref_from_message_id
+from gateway.runtime import Runtime
+from gateway.scheduler import Scheduler
 from gateway.surveys.links import read_optout_token, read_rating_token
 from tests.agents.conftest import Desk, text_of
 from tests.conftest import SECRET
@@ -60,7 +64,7 @@ def test_a_resolved_conversation_gets_one_survey_in_its_thread_after_the_delay(d
     assert survey["X-Auto-Response-Suppress"] == "All" and survey["Precedence"] == "bulk"
     # One-click opt-out of surveys only (RFC 8058), the same link as in the body.
     unsubscribe = str(survey["List-Unsubscribe"]).strip()
-    assert unsubscribe.startswith("<http://127.0.0.1:8025/surveys/optout/") and unsubscribe.endswith(">")
+    assert unsubscribe.startswith("<https://support.example.com/surveys/optout/") and unsubscribe.endswith(">")
     assert survey["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert read_optout_token(SECRET, unsubscribe.strip("<>").rpartition("/")[2]) == ref
     text = text_of(survey)
@@ -115,6 +119,21 @@ def test_a_conversation_closed_without_any_agent_reply_gets_no_survey(desk: Desk
     desk.settle()
     assert desk.take() == []
     assert notes(store, "not_surveyed") == ["No survey sent: no agent replied to the customer in it."]
+
+
+def test_without_a_public_url_no_survey_goes_out_and_a_note_and_one_log_line_say_why(desk: Desk, store, desk_settings,
+                                                                                    caplog) -> None:
+    ref, _ = resolved(desk)
+    desk.clock.advance(days=1)
+    # The gateway runs with [web] public_url empty: the links could only point to http://127.0.0.1:8025.
+    unreachable = replace(desk_settings, web={"public_url": ""})
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        assert Scheduler(Runtime(store, unreachable, SECRET, desk.clock)).run_once() == 1
+    desk.settle()
+    assert desk.take() == [] and survey_rows(store) == []
+    reason = "no address customers can open its links at ([web] public_url is empty)"
+    assert notes(store, "not_surveyed") == [f"No survey sent: {reason}."]
+    assert [r.getMessage() for r in caplog.records if "survey" in r.getMessage()] == [f"conv={ref} no survey: {reason}"]
 
 
 def test_nosurvey_keeps_the_survey_away_and_says_why(desk: Desk, store) -> None:

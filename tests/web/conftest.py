@@ -43,8 +43,9 @@ class Surveyed:
 @pytest.fixture
 def desk_settings(settings, relay_sink, tmp_path):
     """The agents' desk settings, with survey links pointing at the test's own web port."""
-    return replace(settings, relay={"host": "127.0.0.1", "port": relay_sink.port}, web={"port": free_port()},
-                   surveys={"company": "Example Ltd"})
+    port = free_port()
+    return replace(settings, relay={"host": "127.0.0.1", "port": relay_sink.port},
+                   web={"port": port, "public_url": f"http://127.0.0.1:{port}"}, surveys={"company": "Example Ltd"})
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlmodel import select
 
-from gateway.models import Customer, Status
+from gateway.merge import merge
+from gateway.models import Conversation, Customer, Status
 from tests.agents.conftest import Desk
-from tests.surveys.conftest import (CUSTOMER, agent_answers, conversation, customer_writes, notes, survey_rows,
-                                    surveys_in)
+from tests.surveys.conftest import (CUSTOMER, agent_answers, conversation, customer_writes, notes, ref_of,
+                                    survey_rows, surveys_in)
 from tests.web.conftest import Surveyed
 
 pytestmark = pytest.mark.integration
@@ -79,6 +80,15 @@ def test_a_link_scanner_opening_every_link_records_nothing(surveyed: Surveyed, s
     (row,) = survey_rows(store)
     assert row.rating is None and row.rated_at is None
     assert not opted_out(store)
+
+
+def test_the_rating_pages_opt_out_link_is_the_public_one_whatever_host_the_request_named(surveyed: Surveyed) -> None:
+    # Behind a reverse proxy the request reaches the bind address, under whatever Host the proxy passes on.
+    request = urllib.request.Request(surveyed.links[4], headers={"Host": "gateway.internal:8025"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        page = response.read().decode()
+    assert surveyed.optout.startswith("http://127.0.0.1:")
+    assert f'href="{surveyed.optout}"' in page, "the same address as the mail's List-Unsubscribe, from [web] public_url"
 
 
 def test_the_rating_page_opens_with_the_clicked_choice_and_records_it_on_send(surveyed: Surveyed, store,
@@ -197,6 +207,19 @@ def test_one_click_unsubscribe_opts_out_of_surveys_but_not_of_support(surveyed: 
     desk.settle()
     assert surveys_in(desk.take()) == []
     assert notes(store, "not_surveyed")[-1].startswith("No survey sent: the customer opted out of surveys on ")
+
+
+def test_links_of_a_survey_whose_conversation_was_merged_since_still_work(surveyed: Surveyed, store,
+                                                                          desk: Desk) -> None:
+    later = ref_of(customer_writes(desk, "Scanner jams")["alice"])
+    with store.transaction() as tx:
+        source, target = (tx.exec(select(Conversation).where(Conversation.ref == ref)).one()
+                          for ref in (surveyed.ref, later))
+        merge(tx, source, target, desk.clock.now)
+    status, page, _ = fetch(surveyed.links[4])
+    assert status == 200 and "Printer offline" in page, "the survey stays with the conversation it was sent for"
+    status, _, _ = fetch(surveyed.optout, data=b"List-Unsubscribe=One-Click", method="POST")
+    assert status == 200 and opted_out(store)
 
 
 def test_the_opt_out_page_asks_first_and_can_be_undone(surveyed: Surveyed, store, browser) -> None:
