@@ -269,12 +269,15 @@ def listed(address: str, entries: tuple[str, ...]) -> bool:
     return any(entry.lower() in (address, domain) for entry in entries)
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str | int) -> timedelta:
-    """'90s', '30m', '4h', '7d', '2w' or a number of seconds."""
+    """'90s', '30m', '4h', '7d' or '2w'."""
+    if re.fullmatch(r"\s*\d+\s*", str(text)):
+        # Never guess: a bare 365 meant as days but read as seconds would make retention remove nearly everything.
+        raise ValueError(f"{text!r} has no unit; write {str(text).strip()}d for days (or s, m, h, w)")
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"{text!r} is not a duration; write it like 30m, 4h or 7d")
@@ -440,6 +443,9 @@ def _validate(settings: Settings) -> Settings:
     for channel in (*settings.channels.notify, *settings.channels.beta):
         if channel.lower() not in settings.support_addresses:
             raise ConfigError(f"[channels]: {channel!r} is not one of [mail] addresses; add it there or remove it")
+    for section, port in (("smtp", settings.smtp.port), ("relay", settings.relay.port)):
+        if port > 65535:
+            raise ConfigError(f"[{section}] port: {port} is not a port (0 to 65535)")
     if bool(settings.smtp.tls_cert) != bool(settings.smtp.tls_key):
         raise ConfigError("[smtp] tls_cert and tls_key: set both (PEM files) to offer STARTTLS, or neither")
     auto = settings.autoreply

@@ -54,10 +54,14 @@ def _sqlite(tokens: list[str]) -> Select:  # type: ignore[type-arg]
     return select(Message.conversation_id).where(found)
 
 
+def search_terms(query: str) -> list[list[str]]:
+    """Each word or phrase of the query as the index's tokens; punctuation alone ("!!!") holds none, and is left out."""
+    return [tokens for tokens in map(_tokens, words_of(query)) if tokens]
+
+
 def matching(tx: Session, query: str) -> ColumnElement[bool]:
     """A condition on Conversation: each word (prefix) or phrase of the query occurs in one of its messages."""
-    # A "word" of punctuation alone ("!!!") has nothing an index could hold: it narrows nothing.
-    groups = [tokens for tokens in map(_tokens, words_of(query)) if tokens]
+    groups = search_terms(query)
     if not groups:
         return true()
     if tx.get_bind().dialect.name != "postgresql":

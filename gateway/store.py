@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
 from gateway.config import Settings, StorageSettings
-from gateway.errors import StorageError
+from gateway.errors import GatewayError, StorageError
 from gateway.models import SettingValue
 from gateway.raw_files import RawFiles
 
@@ -123,7 +123,14 @@ class Store:
 
     def raw_of(self, data: bytes, spool: str) -> bytes:
         """A stored message's bytes: its row's, or its file's ([storage] raw = "files")."""
-        return self.raw_files.get(spool) if spool else data
+        if not spool:
+            return data
+        try:
+            return self.raw_files.get(spool)
+        except FileNotFoundError:
+            raise GatewayError(f"raw mail file {spool[:12]}… is not under [storage] raw_dir "
+                               f"({self.raw_files.root if str(self.raw_files.root) not in ('', '.') else 'not set'}); "
+                               "set raw_dir to the folder that holds the raw files") from None
 
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[Session]:

@@ -76,6 +76,10 @@ def test_a_key_with_an_underscore_is_reachable_from_the_environment():
     ("[logging]\nlevel = \"loud\"\n", {}, "[logging] level"),
     ("[database]\nurl = \"mysql://x/y\"\n", {}, "[database] url"),
     ("[smtp]\ntls_cert = \"c.pem\"\n", {}, "set both"),
+    ("", {"GATEWAY_SMTP_PORT": "70000"}, "[smtp] port: 70000 is not a port"),
+    ("[relay]\nport = 99999999999999999999\n", {}, "[relay] port"),
+    ("[storage]\nkeep_raw = 365\n", {}, "[storage] keep_raw: 365 has no unit; write 365d"),
+    ("", {"GATEWAY_THREADING_WINDOW": "7"}, "[threading] window: '7' has no unit; write 7d"),
 ])
 def test_a_bad_config_is_one_line_saying_what_and_where(tmp_path, text, env, says):
     with pytest.raises(ConfigError) as error:

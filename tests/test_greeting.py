@@ -11,6 +11,8 @@ from gateway.greeting import greeting_name
     ("Anne Example", "Anne"), ("Anne", "Anne"), ("Example, Anne", "Anne"), ("'Anne Example'", "Anne"),
     ("  Jörg  Müller ", "Jörg"),
     ("", ""), ("   ", ""), ("anne@customer.example", ""), ("'anne@customer.example'", ""), ("Example,", "Example"),
+    ("Dr. Anne Smith", "Anne"), ("Prof. Dr. Jörg Müller", "Jörg"), ("ANNE SMITH", "Anne"), ("JD Example", "JD"),
+    ("info", ""), ("Support Team", ""), ("ACME Support", ""), ("Dr.", ""), ("Anne-Marie Duval", "Anne-Marie"),
 ])
 def test_the_first_name_or_nothing_when_the_display_name_names_no_one(display_name, greeted):
     assert greeting_name(display_name) == greeted

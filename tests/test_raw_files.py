@@ -6,6 +6,7 @@ import base64
 import email
 import email.policy
 import json
+import os
 import smtplib
 
 import pytest
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.config import replace
+from gateway.health.storage import check_storage
 from gateway.models import Agent, RawMessage
 from gateway.pipeline import Processor
 from gateway.runtime import Runtime
@@ -90,3 +92,28 @@ def test_agents_get_the_customers_attachment_read_from_its_file(files_settings, 
     (notification,) = [i for i in outbox_items(files_store) if i.kind == "notification"]
     mail = email.message_from_bytes(notification.raw, policy=email.policy.default)
     assert [part.get_filename() for part in mail.iter_attachments()] == ["error-report.pdf"]
+
+
+def test_doctor_says_raw_files_are_fine_where_raw_dir_is_a_writable_folder(files_settings, files_store):
+    os.makedirs(files_settings.storage.raw_dir)
+    [finding] = check_storage(files_settings)
+    assert finding.ok and "files under" in finding.detail
+
+
+def test_doctor_fails_with_the_fix_when_raw_dir_is_missing(files_settings, store):
+    [finding] = check_storage(files_settings)
+    assert not finding.ok and "mkdir -p" in finding.fix
+
+
+def test_switching_back_to_the_database_without_raw_dir_is_caught_by_doctor_and_named_by_commands(
+        files_settings, files_store, settings, store, database_url, monkeypatch, clock):
+    processor = Processor(Runtime(files_store, files_settings, SECRET, clock))
+    deliver(processor, make_mail())
+    [finding] = check_storage(settings)  # raw = "database", raw_dir not set
+    assert not finding.ok and "keep it set" in finding.fix
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    result = runner.invoke(app, ["export", "--format", "mbox", "-"], env={"GATEWAY_DATABASE_URL": database_url})
+    assert result.exit_code == 1 and "is not under [storage] raw_dir (not set)" in result.output
+    assert "Traceback" not in result.output and result.output.strip().splitlines()[-1].startswith("error: raw mail")
+    [back] = check_storage(replace(settings, storage={"raw_dir": files_settings.storage.raw_dir}))
+    assert back.ok and "stored earlier as files" in back.detail

@@ -103,6 +103,8 @@ def test_an_export_after_retention_writes_the_kept_text_and_imports_again(proces
 @pytest.mark.parametrize(("args", "says"), [
     ([], "[storage] keep_raw is 0d"),
     (["--older-than", "soon"], "--older-than:"),
+    (["--older-than", "0d"], "--older-than 0d keeps everything"),
+    (["--older-than", "365"], "'365' has no unit; write 365d"),
 ])
 def test_retention_refuses_in_one_line_without_a_cut_off(database_url, monkeypatch, args, says):
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)

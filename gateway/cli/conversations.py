@@ -20,7 +20,7 @@ from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.models import Agent, Conversation, Customer, Message, Status
 from gateway.records import conversation_records
-from gateway.search import matching
+from gateway.search import matching, search_terms
 
 app = typer.Typer(no_args_is_help=True, help="Look at and change conversations.\n\n"
                                              "Example: gateway conversations list --status open --partner")
@@ -62,7 +62,10 @@ def _filters(tx: Session, settings: Settings, statuses: list[Status] | None, eve
         where.append(is_partner(settings))
     if (moment := since_time(since, settings)) is not None:
         where.append(col(Conversation.updated_at) >= moment)
-    if search:
+    if search is not None:
+        if not search_terms(search):
+            fail(f"--search {search!r} has no words to look for; give words, like --search 'refund \"credit card\"'",
+                 code=2)
         where.append(matching(tx, search))
     return where
 

@@ -16,12 +16,13 @@ from gateway.health.disk import check_disk
 from gateway.health.imap import check_imap
 from gateway.health.relay import check_relay
 from gateway.health.smtp_listen import check_smtp_listen
+from gateway.health.storage import check_storage
 from gateway.health.surveys import check_survey_links
 from gateway.health.templates import check_templates
 
 # The order they print in: the config loaded (or settings_from already failed in one line), then the store.
-CHECKS: tuple[Check, ...] = (check_config, check_database, check_disk, check_smtp_listen, check_relay, check_imap,
-                             check_dkim, check_templates, check_survey_links)
+CHECKS: tuple[Check, ...] = (check_config, check_database, check_disk, check_storage, check_smtp_listen, check_relay,
+                             check_imap, check_dkim, check_templates, check_survey_links)
 
 
 def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:

@@ -41,7 +41,9 @@ def apply(config: ConfigOption = None, json_: JsonOption = False,
     except ValueError as exc:
         fail(f"--older-than: {exc}", code=2)
     if keep <= timedelta(0):
-        fail("nothing to do: [storage] keep_raw is 0d (keep everything); set it, or pass --older-than 365d", code=2)
+        fail(f"nothing to do: --older-than {older_than} keeps everything; give an age like 365d" if older_than
+             is not None else "nothing to do: [storage] keep_raw is 0d (keep everything); set it, or pass "
+             "--older-than 365d", code=2)
     store = open_store(settings)
     now = utc_now()
     try:
@@ -56,5 +58,5 @@ def apply(config: ConfigOption = None, json_: JsonOption = False,
         return
     verb = "would remove" if dry_run else "removed"
     typer.echo(f"{verb} the raw bytes of {found.raw_messages} received and {found.sent_mails} sent mails "
-               f"({_megabytes(found.bytes)}{' in the database' if dry_run else ''}) from before "
+               f"({_megabytes(found.bytes)}) from before "
                f"{cutoff:%Y-%m-%d %H:%M} UTC; their conversations keep the text")

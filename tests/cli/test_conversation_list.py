@@ -163,3 +163,10 @@ def test_a_customer_who_has_our_answer_waits_behind_one_who_wrote_again(env, pro
             .stdout.splitlines()]
     assert [r["ref"] for r in rows] == [second, first]
     assert rows[0]["waiting_since"] is not None and rows[1]["waiting_since"] is None
+
+
+@pytest.mark.parametrize("query", ["", " ", "!!!", '"', "..."])
+def test_a_search_with_no_words_is_refused_in_one_line_not_a_list_of_everything(env, queue, query):
+    result = runner.invoke(app, ["conversations", "list", "--all", "--search", query], env=env)
+    assert result.exit_code == 2 and "has no words to look for" in result.output
+    assert len(result.output.strip().splitlines()) == 1
