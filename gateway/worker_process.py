@@ -44,6 +44,9 @@ def _die_with_parent(parent: int) -> None:
 def run_workers(settings: Settings, secret: str, wake: threading.Event, stop: threading.Event, parent: int) -> None:
     """Entry point of the worker process: run until `stop` is set, SIGTERM arrives, or the parent dies."""
     _die_with_parent(parent)
+    # Storing a sender's mail comes first: on a busy machine the CPU goes to SMTP answers, and what is stored
+    # is processed as soon as they leave some (a mail waiting here is safe; a sender kept waiting may give up).
+    os.nice(10)
     # Ctrl-C reaches the whole process group; the daemon decides when we stop and tells us through `stop`.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
