@@ -302,7 +302,7 @@ def _coerce(value: object, kind: object, where: str) -> object:
             raise ValueError(f"{value!r} is not true or false")
         if kind is int:
             if isinstance(value, bool) or not str(value).strip().isdigit():
-                raise ValueError(f"expected a whole number, got {value!r}")
+                raise ValueError(f"expected a whole number (0 or more), got {value!r}")
             return int(value)  # type: ignore[call-overload]
         if typing.get_origin(kind) is dict:
             if isinstance(value, str):

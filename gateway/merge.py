@@ -29,7 +29,7 @@ def merge(tx: Session, source: Conversation, target: Conversation, now: datetime
     if source.merged_into_id is not None:
         raise GatewayError(f"{source.ref} was already merged into {survivor(tx, source).ref}")
     if source.id == target.id:
-        raise GatewayError(f"{source.ref} is already {target.ref}")
+        raise GatewayError(f"{source.ref} and {target.ref} are one conversation already; nothing to merge")
     if source.customer_id != target.customer_id:
         raise GatewayError(f"{source.ref} and {target.ref} belong to different customers; merging them would "
                            "show each one the other's mail (link them with the same tag instead)")

@@ -9,7 +9,7 @@ from datetime import datetime
 from rich.text import Text
 
 from gateway.agents.reply_text import extract_reply
-from gateway.cli.output import STYLES, console, when
+from gateway.cli.output import STYLES, console, counted, when
 from gateway.records import ConversationRecord, MessageRecord, NoteRecord
 
 # How each kind of note reads; a kind added later (a bounce, a survey) still shows, its name made readable.
@@ -70,7 +70,16 @@ def _message_header(message: MessageRecord) -> Text:
     kind = message.kind.replace("_", " ") + (" (delivery problem)" if message.kind == "bounce" else "")
     style = "bold" if (message.direction, message.kind) in _WRITTEN else "red" if message.kind == "bounce" else "dim"
     head = Text(f"{arrow} {when(message.time)}  #{message.id}  {kind}{agent}  {who}{placed}", style=style)
-    return head + _delivery(message) + Text(f"\n  Subject: {message.subject}", style="dim")
+    head += _delivery(message) + Text(f"\n  Subject: {message.subject}", style="dim")
+    if message.attachments:
+        files = ", ".join(f"{a.get('name') or 'unnamed'} ({_size(a.get('size'))})" for a in message.attachments)
+        head += Text(f"\n  Attachments: {files}", style="dim")
+    return head
+
+
+def _size(size: object) -> str:
+    n = size if isinstance(size, int) else 0
+    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{max(1, round(n / 1000))} KB"
 
 
 def print_exchange(record: ConversationRecord, full: bool) -> None:
@@ -99,4 +108,4 @@ def print_exchange(record: ConversationRecord, full: bool) -> None:
         if shown.text:
             out.print(Text(shown.text))
         if shown.hidden:
-            out.print(Text(f"[{shown.hidden} lines folded: {shown.why}; --full shows them]", style="dim"))
+            out.print(Text(f"[{counted(shown.hidden, 'line')} folded: {shown.why}; --full shows them]", style="dim"))

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from gateway.archive.writers import jsonl_lines, mbox_entries
 from gateway.cli.common import ConfigOption, SinceOption, fail, open_store, settings_from, since_time
+from gateway.cli.output import counted
 from gateway.cli.progress import progress
 from gateway.cli.refs import find_conversation
 from gateway.models import Conversation
@@ -104,6 +105,9 @@ def export(out: Annotated[Path, typer.Argument(help="The file to write, or - for
     Example: gateway export --format mbox --since 30d support.mbox
     """
     settings = settings_from(config)
+    if str(out) != "-" and not out.absolute().parent.is_dir():
+        fail(f"{out}: the folder {out.absolute().parent} does not exist; create it or write the export elsewhere",
+             code=2)
     store = open_store(settings)
     with store.reading() as tx:
         refs = [find_conversation(tx, ref).ref for ref in conversation] if conversation else None
@@ -123,7 +127,7 @@ def export(out: Annotated[Path, typer.Argument(help="The file to write, or - for
             fail(f"interrupted after {resume.done} conversations; {resume.part} holds them, and the same command "
                  "again resumes there", code=130)
     resume.finish(out)
-    typer.echo(f"wrote {count} conversations to {out}")
+    typer.echo(f"wrote {counted(count, 'conversation')} to {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ import typer
 from gateway.archive.importer import import_mailbox, position_of
 from gateway.archive.mailboxes import Mailbox
 from gateway.cli.common import ConfigOption, fail, open_runtime, settings_from
+from gateway.cli.output import counted
 from gateway.cli.progress import progress
 from gateway.clock import utc_now
 from gateway.errors import GatewayError
@@ -58,8 +59,8 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
     words = {"processed": "new", "duplicate": "already here", "quarantined": "quarantined (`gateway quarantine list`)"}
     states = ", ".join(f"{n} {words.get(state, state)}" for state, n in sorted(summary.states.items())) or "nothing new"
     skipped = f"; {summary.not_mail} entries were not mail and were skipped" if summary.not_mail else ""
-    typer.echo(f"imported {summary.stored} messages from {path} ({states}) into {len(summary.conversations)} "
-               f"conversations; nothing was sent{skipped}")
+    typer.echo(f"imported {counted(summary.stored, 'message')} from {path} ({states}) into "
+               f"{counted(len(summary.conversations), 'conversation')}; nothing was sent{skipped}")
 
 
 def register(app: typer.Typer) -> None:

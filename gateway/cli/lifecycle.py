@@ -27,8 +27,11 @@ def init(config: Annotated[Path, typer.Option("--config", "-c", help="Where to w
 
     Example: gateway init --config /etc/gateway/gateway.toml
     """
+    if config.is_dir():
+        fail(f"{config} is a folder; give the file to write, like {config / 'gateway.toml'}", code=2)
     if config.exists() and not force:
         fail(f"{config} exists; edit it, or pass --force to overwrite it with the defaults")
+    config.parent.mkdir(parents=True, exist_ok=True)  # As `git init` makes its folder: /etc/gateway may be new.
     config.write_text(DEFAULT_CONFIG_TEXT)
     settings = load_config(config)
     open_store(settings).dispose()

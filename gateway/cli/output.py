@@ -88,6 +88,11 @@ def emit_jsonl(values: Iterable[object]) -> None:
         emit_json(value)
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 conversation', '3 conversations'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlmodel import select
 
 from gateway.cli.common import fail, open_store
+from gateway.cli.output import counted
 from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.errors import GatewayError
@@ -61,5 +62,5 @@ def _mark(store: Store, name: str, around: Conversation, found: list[Related]) -
             issue = mark_known_issue(tx, name, next(c for c in group if c.id == around.id), group, utc_now())
         except GatewayError as exc:
             fail(str(exc), code=2)
-    typer.echo(f"tagged {len(group)} conversations with {name} (a known issue since "
+    typer.echo(f"tagged {counted(len(group), 'conversation')} with {name} (a known issue since "
                f"{issue.created_at:%Y-%m-%d %H:%M} UTC)", err=True)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from gateway.cli.common import ConfigOption, JsonOption, open_store, settings_from
+from gateway.cli.output import counted
 from gateway.clock import utc_now
 from gateway.heartbeat import STALE_AFTER
 from gateway.status import GatewayStatus, gather_status
@@ -35,7 +36,7 @@ def _lines(found: GatewayStatus, now: datetime) -> list[tuple[str, str | None]]:
     for p in found.processes:
         what = {"running": "running", "stopped": "stopped cleanly",
                 "gone": f"gone: silent for more than {int(STALE_AFTER.total_seconds())}s (killed or hung)"}[p.state]
-        lines.append((f"  {p.role} pid {p.pid} on {p.host} {p.detail}: {what}; started {_ago(p.started_at, now)}, "
+        lines.append((f"  {p.role} pid {p.pid} on {p.host}{' ' + p.detail if p.detail else ''}: {what}; started {_ago(p.started_at, now)}, "
                       f"last heartbeat {_ago(p.beat_at, now)}", None))
     if not found.processes:
         lines.append(("  no gateway process has reported in the last 7 days; start one with `gateway serve`", None))
@@ -45,7 +46,7 @@ def _lines(found: GatewayStatus, now: datetime) -> list[tuple[str, str | None]]:
         (f"outbox: {found.outbox_due} to send ({found.outbox_retrying} retrying), {found.outbox_failed} failed",
          "yellow" if found.outbox_failed or found.outbox_retrying else None),
         (f"quarantined: {found.quarantined} (`gateway quarantine list`)", "yellow" if found.quarantined else None),
-        (f"waiting for a first reply: {found.waiting_first_reply} conversations, oldest opened "
+        (f"waiting for a first reply: {counted(found.waiting_first_reply, 'conversation')}, oldest opened "
          f"{_ago(found.oldest_waiting, now)}", None),
     ]
     problem = found.last_error

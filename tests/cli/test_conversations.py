@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from tests.helpers import conversations, deliver, make_mail
+from tests.helpers import conversations, deliver, load_raw, make_mail
 
 runner = CliRunner()
 
@@ -34,6 +34,14 @@ def test_init_writes_the_documented_config_and_creates_the_database(tmp_path, mo
     assert (tmp_path / "gateway.db").exists()
     again = runner.invoke(app, ["init"])
     assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_init_makes_the_config_folder_and_refuses_a_folder_as_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["init", "--config", "etc/gateway/gateway.toml"]).exit_code == 0
+    assert (tmp_path / "etc" / "gateway" / "gateway.db").exists()
+    result = runner.invoke(app, ["init", "--config", "etc", "--force"])
+    assert result.exit_code == 2 and "etc is a folder; give the file to write" in result.output
 
 
 def test_list_shows_a_table_of_conversations(env, two_conversations):
@@ -113,3 +121,10 @@ def test_merge_folds_one_conversation_into_another_and_refuses_nonsense(env, pro
     assert again.exit_code == 1 and "already" in again.output
     missing = runner.invoke(app, ["conversations", "merge", "NOPE2345", second], env=env)
     assert missing.exit_code == 1 and "gateway conversations list" in missing.output
+
+
+def test_show_names_each_attachment_with_its_size(env, processor, store):
+    deliver(processor, load_raw("with_attachment.eml"))
+    [conversation] = conversations(store)
+    result = runner.invoke(app, ["conversations", "show", conversation.ref], env={**env, "COLUMNS": "200"})
+    assert "Attachments: error-report.pdf (" in result.output and " KB)" in result.output

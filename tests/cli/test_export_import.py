@@ -205,7 +205,7 @@ def test_a_maildir_history_is_threaded_our_replies_kept_and_nothing_sent(env, st
                   In_Reply_To="<our-1@example.com>", References="<req-1@customer.example> <our-1@example.com>"),
     ])
     result = cli(env, "import", "maildir", str(tmp_path / "Support"), "--channel", "support@example.com")
-    assert result.stdout.startswith("imported 3 messages") and "into 1 conversations; nothing was sent" in result.stdout
+    assert result.stdout.startswith("imported 3 messages") and "into 1 conversation; nothing was sent" in result.stdout
     (conversation,) = conversations(store)
     assert conversation.status == "resolved"  # History is not a queue.
     record = json.loads(cli(env, "conversations", "show", conversation.ref, "--json").stdout)
@@ -235,7 +235,7 @@ def test_the_public_corpora_mboxes_import_with_progress_and_nothing_is_answered(
     progress = outputs["mbox-0"].stderr.splitlines()
     assert progress[0] == "import: 0/37 (0%), starting" and progress[-1].startswith("import: 37/37 (100%), done in")
     assert outputs["mbox-0"].stdout.startswith("imported 37 messages")
-    assert outputs["mbox-1"].stdout.startswith("imported 1 messages")
+    assert outputs["mbox-1"].stdout.startswith("imported 1 message from")
     assert all(outputs[n].stdout.startswith("imported 0 messages") for n in ("size-0", "size-1", "size-2"))
     with store.reading() as tx:
         states = tx.exec(select(RawMessage.state, RawMessage.source)).all()
@@ -336,3 +336,8 @@ def test_ctrl_c_stops_a_real_import_and_running_it_again_finishes_it(env, store,
         assert len(tx.exec(select(RawMessage.id)).all()) == 400
         assert tx.exec(select(OutboxItem.id).where(OutboxItem.status == OutboxStatus.PENDING)).all() == []
     assert len(conversations(store)) == 400
+
+
+def test_an_export_into_a_missing_folder_is_one_line_naming_the_folder(env, tmp_path):
+    result = cli(env, "export", str(tmp_path / "nope" / "all.mbox"), code=2)
+    assert f"the folder {tmp_path / 'nope'} does not exist" in result.output and ".part" not in result.output
