@@ -101,6 +101,7 @@ class Store:
         self.url = url
         storage = storage or StorageSettings()
         # Files are read whatever the mode: rows stored as files stay readable after a switch back.
+        self.raw_dir = storage.raw_dir
         self.raw_files = RawFiles(storage.raw_dir)
         self.raw_in_files = storage.raw == "files"
         self.is_sqlite = url.startswith("sqlite")
@@ -129,8 +130,8 @@ class Store:
             return self.raw_files.get(spool)
         except FileNotFoundError:
             raise GatewayError(f"raw mail file {spool[:12]}… is not under [storage] raw_dir "
-                               f"({self.raw_files.root if str(self.raw_files.root) not in ('', '.') else 'not set'}); "
-                               "set raw_dir to the folder that holds the raw files") from None
+                               f"({self.raw_dir or 'not set'}); set raw_dir to the folder that holds the raw files"
+                               ) from None
 
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[Session]:
