@@ -16,7 +16,8 @@ from gateway.store import Store
 
 
 def check_storage(settings: Settings) -> Iterator[Finding]:
-    """raw = "files": the folder is there and writable. Either way: rows stored as files can be read."""
+    """raw = "files": the folder is there and writable. Either way: the newest mail stored as a file is found there
+    (one look, not a scan of every file)."""
     storage = settings.storage
     folder = Path(storage.raw_dir) if storage.raw_dir else None
     if storage.raw == "files":
