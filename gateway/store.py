@@ -62,13 +62,25 @@ class WriterGate:
         self._threads = threading.Lock()
         self._path = database_path + ".writelock"
         self._fd: int | None = None
+        # A writer holds this shared while it waits for the gate, so a long job can tell that someone waits.
+        self._waiting_path = database_path + ".writewait"
+        self._waiting_fd: int | None = None
+
+    def _files(self) -> tuple[int, int]:
+        if self._fd is None or self._waiting_fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._waiting_fd = os.open(self._waiting_path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd, self._waiting_fd
 
     def __enter__(self) -> None:
         self._threads.acquire()
         try:
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            gate, waiting = self._files()
+            fcntl.flock(waiting, fcntl.LOCK_SH)
+            try:
+                fcntl.flock(gate, fcntl.LOCK_EX)
+            finally:
+                fcntl.flock(waiting, fcntl.LOCK_UN)
         except BaseException:
             self._threads.release()
             raise
@@ -76,6 +88,14 @@ class WriterGate:
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
         self._threads.release()
+
+    def give_way(self) -> None:
+        """Between two transactions of a long job: return once every writer already waiting holds the gate."""
+        with self._threads:
+            _, waiting = self._files()
+            # Exclusive is granted only when no waiter holds it shared, i.e. each has taken the gate by now.
+            fcntl.flock(waiting, fcntl.LOCK_EX)
+            fcntl.flock(waiting, fcntl.LOCK_UN)
 
 
 def once_per_batch(tx: Session, key: str, load: Callable[[], T]) -> T:
@@ -113,8 +133,8 @@ class Store:
             self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
             event.listen(self.engine, "begin", _postgres_begin)
         path = self.engine.url.database if self.is_sqlite else None
-        self._write_lock: contextlib.AbstractContextManager[object] = (
-            WriterGate(path) if path and path != ":memory:" else contextlib.nullcontext())
+        self._gate = WriterGate(path) if path and path != ":memory:" else None
+        self._write_lock: contextlib.AbstractContextManager[object] = self._gate or contextlib.nullcontext()
         self._reader = self.engine.execution_options(read_only=True)
         self._unsynced = self.engine.execution_options(durable=False)
 
@@ -149,6 +169,11 @@ class Store:
             except BaseException:
                 tx.rollback()
                 raise
+
+    def give_way(self) -> None:
+        """Let writers waiting for SQLite's single write lock go before our next transaction (PostgreSQL: none)."""
+        if self._gate is not None:
+            self._gate.give_way()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -1,0 +1,53 @@
+"""The store's writer gate: SQLite's writers queue in the kernel, and a long job gives way to a waiting one."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from pathlib import Path
+
+from gateway.store import WriterGate
+
+
+def _someone_waits(path: Path) -> bool:
+    fd = os.open(str(path) + ".writewait", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_give_way_returns_only_once_a_waiting_writer_holds_the_gate(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    worker, smtp = WriterGate(str(db)), WriterGate(str(db))  # two open files: as two processes would be
+    smtp_in = threading.Event()
+
+    def commit() -> None:
+        with smtp:
+            smtp_in.set()
+            time.sleep(0.05)
+
+    with worker:
+        committer = threading.Thread(target=commit)
+        committer.start()
+        while not _someone_waits(db):
+            time.sleep(0.001)
+        assert not smtp_in.is_set()
+    worker.give_way()
+    assert smtp_in.is_set()
+    committer.join()
+
+
+def test_give_way_does_not_wait_when_nobody_waits(tmp_path: Path) -> None:
+    gate = WriterGate(str(tmp_path / "gateway.db"))
+    with gate:
+        pass
+    job = threading.Thread(target=gate.give_way)
+    job.start()
+    job.join(timeout=10)
+    assert not job.is_alive()
