@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -15,8 +14,9 @@ import typer
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from gateway.clock import utc_now
-from gateway.config import Settings, load_config, parse_duration
+from gateway.config import Settings, load_config
 from gateway.errors import ConfigError
+from gateway.reports.window import option_moment
 from gateway.schema import migrate
 from gateway.runtime import Runtime
 from gateway.store import Store
@@ -27,10 +27,9 @@ ConfigOption = Annotated[Path | None, typer.Option(
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines for lists).")]
 
 
-SINCE_HELP = ("A span back from now (30m, 12h, 2d, 1w) or a time: 2026-03-01, \"2026-03-01 09:00\" "
+SINCE_HELP = ("A span back from now (30m, 12h, 2d, 1w), today, or a time: 2026-03-01, \"2026-03-01 09:00\" "
               "(in the \\[hours] time zone) or ISO 8601 with an offset.")
 SinceOption = Annotated[str | None, typer.Option("--since", help=SINCE_HELP, show_default=False)]
-_SPAN = re.compile(r"\s*\d+\s*[smhdw]\s*")
 # Ids are INTEGER columns, 32 bits on PostgreSQL: a larger number names nothing, and the database refuses it.
 MAX_ID = 2**31 - 1
 
@@ -72,32 +71,12 @@ def open_runtime(settings: Settings) -> Runtime:
     return Runtime(store, settings, settings.mail.secret or store.shared_secret(), utc_now)
 
 
-def parse_since(text: str, now: datetime, zone: str) -> datetime:
-    """A moment from a span back from `now` (2d) or a time; a time without an offset is in `zone`."""
-    if _SPAN.fullmatch(text):
-        try:
-            return now - parse_duration(text)
-        except (ValueError, OverflowError):  # Longer than a timedelta holds, or back before the year 1.
-            raise ValueError(f"--since {text!r} reaches back further than dates go; give a span like 2d or 52w, "
-                             "or a time like 2026-03-01") from None
-    try:
-        return _moment(text, zone)
-    except ValueError:
-        raise ValueError(f"--since {text!r} is neither a span like 2d or 12h nor a time like 2026-03-01 "
-                         "or \"2026-03-01 09:00\"") from None
-
-
-def _moment(text: str, zone: str) -> datetime:
-    when = datetime.fromisoformat(text.strip())
-    return when.replace(tzinfo=ZoneInfo(zone)) if when.utcoffset() is None else when
-
-
 def since_time(text: str | None, settings: Settings) -> datetime | None:
     """The --since option's moment, or a one-line usage error."""
     if text is None:
         return None
     try:
-        return parse_since(text, utc_now(), settings.hours.timezone)
+        return option_moment("--since", text, utc_now(), ZoneInfo(settings.hours.timezone))
     except ValueError as exc:
         fail(str(exc), code=2)
 

@@ -45,10 +45,18 @@ def parse_moment(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
 
+def option_moment(option: str, text: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """parse_moment() for a command-line option: its error names the option."""
+    try:
+        return parse_moment(text, now, zone)
+    except ValueError as exc:
+        raise ValueError(f"{option} {exc}") from None
+
+
 def report_window(since: str | None, until: str | None, now: datetime, zone: ZoneInfo) -> Window:
     """The window the options name; by default the last 30 days up to now."""
-    end = parse_moment(until, now, zone) if until else now
-    start = parse_moment(since, now, zone) if since else end - DEFAULT_SPAN
+    end = option_moment("--until", until, now, zone) if until else now
+    start = option_moment("--since", since, now, zone) if since else end - DEFAULT_SPAN
     if start >= end:
         raise ValueError(f"--since ({start:%Y-%m-%d %H:%M} UTC) must be before --until ({end:%Y-%m-%d %H:%M} UTC)")
     return Window(start, end)

@@ -81,7 +81,7 @@ def test_an_interrupted_reprocess_carries_on_when_run_again(env, stored, store, 
 @pytest.mark.parametrize(("args", "code", "says"), [
     (["messages", "reprocess"], 2, "give raw mail ids or --since"),
     (["messages", "reprocess", "1", "--since", "2d"], 2, "give raw mail ids or --since"),
-    (["messages", "reprocess", "--since", "yesterday"], 2, "neither a span like 2d"),
+    (["messages", "reprocess", "--since", "yesterday"], 2, "--since 'yesterday' is not a time; write 30d (ago)"),
     (["messages", "reprocess", "1", "999"], 1, "no stored mail with id 999; `gateway quarantine list` shows ids"),
 ])
 def test_bad_reprocess_usage_is_one_line(env, stored, args, code, says):

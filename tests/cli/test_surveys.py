@@ -112,8 +112,8 @@ def test_a_bad_since_is_one_line_saying_what_works(env, store) -> None:
     result = runner.invoke(app, ["surveys", "list", "--since", "last tuesday"], env=env)
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [  # The words of every --since.
-        "error: --since 'last tuesday' is neither a span like 2d or 12h nor a time like 2026-03-01 or "
-        "\"2026-03-01 09:00\""]
+        "error: --since 'last tuesday' is not a time; write 30d (ago), today, 2026-03-01 or "
+        "\"2026-03-01 14:00\" (in [hours] timezone)"]
 
 
 def test_an_admin_can_opt_a_customer_out_and_back_in(env, answered, store) -> None:
