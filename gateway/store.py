@@ -60,6 +60,9 @@ class WriterGate:
 
     def __init__(self, database_path: str) -> None:
         self._threads = threading.Lock()
+        # Threads of this process waiting for `_threads`, so a long job can let them go first.
+        self._queued = 0
+        self._turns = threading.Condition()
         self._path = database_path + ".writelock"
         self._fd: int | None = None
         # A writer holds this shared while it waits for the gate, so a long job can tell that someone waits.
@@ -73,7 +76,14 @@ class WriterGate:
         return self._fd, self._waiting_fd
 
     def __enter__(self) -> None:
-        self._threads.acquire()
+        with self._turns:
+            self._queued += 1
+        try:
+            self._threads.acquire()
+        finally:
+            with self._turns:
+                self._queued -= 1
+                self._turns.notify_all()
         try:
             gate, waiting = self._files()
             fcntl.flock(waiting, fcntl.LOCK_SH)
@@ -90,7 +100,10 @@ class WriterGate:
         self._threads.release()
 
     def give_way(self) -> None:
-        """Between two transactions of a long job: return once every writer already waiting holds the gate."""
+        """Between two transactions of a long job: return once every writer already waiting, in this process or
+        another, has had the gate."""
+        with self._turns:
+            self._turns.wait_for(lambda: self._queued == 0)
         with self._threads:
             _, waiting = self._files()
             # Exclusive is granted only when no waiter holds it shared, i.e. each has taken the gate by now.

@@ -51,3 +51,21 @@ def test_give_way_does_not_wait_when_nobody_waits(tmp_path: Path) -> None:
     job.start()
     job.join(timeout=10)
     assert not job.is_alive()
+
+
+def test_give_way_lets_a_thread_of_the_same_process_go_first(tmp_path: Path) -> None:
+    gate = WriterGate(str(tmp_path / "gateway.db"))  # the processor and the sender share one per process
+    sender_in = threading.Event()
+
+    def send() -> None:
+        with gate:
+            sender_in.set()
+
+    with gate:
+        sender = threading.Thread(target=send)
+        sender.start()
+        while not gate._queued:  # noqa: SLF001 - the only way to know the thread is waiting
+            time.sleep(0.001)
+    gate.give_way()
+    assert sender_in.is_set()
+    sender.join()
