@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 log = logging.getLogger(__name__)
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+# What reply.py fills in; anything else in a saved reply stops it at the agent's #template.
+VARIABLES = ("customer_name", "agent_name", "ref", "subject")
+# "Hi {{ customer_name }}," for a customer we know no name of: the greeting closes up ("Hi,", "Hallo,").
+_GREETING_GAP = re.compile(r"^(\s*[^\W\d_]+(?: [^\W\d_]+)?) +(?=[,!])")
 
 
 def load_saved_replies(folder: str) -> dict[str, str]:
@@ -32,6 +37,19 @@ def load_saved_replies(folder: str) -> dict[str, str]:
 def render_saved_reply(source: str, variables: dict[str, str]) -> str:
     """The saved reply with the conversation's values filled in; raises ValueError saying what is wrong."""
     try:
-        return _env.from_string(source).render(variables).strip("\n")
+        text = _env.from_string(source).render(variables).strip("\n")
     except TemplateError as exc:
         raise ValueError(str(exc)) from None
+    if variables.get("customer_name"):
+        return text
+    first, newline, rest = text.partition("\n")
+    return _GREETING_GAP.sub(r"\1", first, count=1) + newline + rest
+
+
+def saved_reply_problems(source: str) -> list[str]:
+    """What stops this saved reply from rendering: broken Jinja, or a variable reply.py does not fill in."""
+    try:
+        unknown = sorted(meta.find_undeclared_variables(_env.parse(source)) - set(VARIABLES))
+    except TemplateError as exc:
+        return [f"line {getattr(exc, 'lineno', '?')}: {exc}"]
+    return [f"unknown variable {name} (known: {', '.join(VARIABLES)})" for name in unknown]

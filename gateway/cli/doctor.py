@@ -18,11 +18,12 @@ from gateway.health.relay import check_relay
 from gateway.health.smtp_listen import check_smtp_listen
 from gateway.health.storage import check_storage
 from gateway.health.surveys import check_survey_links
-from gateway.health.templates import check_templates
+from gateway.health.templates import check_saved_replies, check_templates
 
 # The order they print in: the config loaded (or settings_from already failed in one line), then the store.
 CHECKS: tuple[Check, ...] = (check_config, check_database, check_disk, check_storage, check_smtp_listen, check_relay,
-                             check_imap, check_dkim, check_templates, check_survey_links)
+                             check_imap, check_dkim, check_templates, check_saved_replies,
+                             check_survey_links)
 
 
 def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:

@@ -1,12 +1,15 @@
-"""Doctor check of the templates: what each one renders from now (shipped files or an override) still validates."""
+"""Doctor checks of what mail is written from: each template as it renders now (shipped files or an override)
+still validates, and each saved reply renders."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from gateway.agents.saved_replies import VARIABLES, saved_reply_problems
 from gateway.config import Settings
 from gateway.health import Finding
 from gateway.models import TemplateVersion
@@ -39,3 +42,28 @@ def check_templates(settings: Settings) -> Iterator[Finding]:
                           "for the shipped text")
     if not bad:
         yield Finding("templates", True, f"{len(sources)} templates valid ({len(overridden)} with saved versions)")
+
+
+def check_saved_replies(settings: Settings) -> Iterator[Finding]:
+    """Each saved reply an agent can ask for with #template renders: found before an agent's reply is refused."""
+    folder = settings.agents.saved_replies
+    if not folder:
+        return
+    path = Path(folder)
+    if not path.is_dir():
+        yield Finding("saved replies", False, f"[agents] saved_replies folder {folder} does not exist",
+                      "create it and put one NAME.txt per saved reply in it, or unset [agents] saved_replies")
+        return
+    files = sorted(path.glob("*.txt"))
+    bad = 0
+    for file in files:
+        try:
+            problems = saved_reply_problems(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems = [f"cannot be read as UTF-8 text ({type(exc).__name__})"]
+        if problems:
+            bad += 1
+            yield Finding("saved replies", False, f"{file.name}: {'; '.join(problems)}",
+                          f"edit {file}: it may use {', '.join(VARIABLES)}")
+    if not bad:
+        yield Finding("saved replies", True, f"saved replies in {folder}: {len(files)} found, each renders")

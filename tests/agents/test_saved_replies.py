@@ -1,4 +1,4 @@
-from gateway.agents.saved_replies import load_saved_replies, render_saved_reply
+from gateway.agents.saved_replies import load_saved_replies, render_saved_reply, saved_reply_problems
 
 
 def test_a_saved_reply_that_is_not_utf8_is_skipped_not_fatal(tmp_path) -> None:
@@ -18,3 +18,24 @@ def test_an_unknown_variable_is_an_error_not_an_empty_hole() -> None:
         assert "nmae" in str(exc)
     else:
         raise AssertionError("an unknown variable must not render as empty")
+
+
+def test_a_greeting_closes_up_for_a_customer_without_a_name() -> None:
+    variables = {"customer_name": "", "agent_name": "Bob", "ref": "K7Q2M9XA", "subject": "Printer"}
+    assert render_saved_reply("Hi {{ customer_name }},\n\nTry this.", variables) == "Hi,\n\nTry this."
+    assert render_saved_reply("Guten Tag {{ customer_name }}!\nBitte.", variables) == "Guten Tag!\nBitte."
+    assert render_saved_reply('Hi {{ customer_name or "there" }},', variables) == "Hi there,"
+    # Only the greeting: a gap the writer meant elsewhere stays as written.
+    assert render_saved_reply("Hi {{ customer_name }},\nA , B", variables) == "Hi,\nA , B"
+
+
+def test_a_greeting_keeps_the_name_when_there_is_one() -> None:
+    variables = {"customer_name": "Anne", "agent_name": "Bob", "ref": "K7Q2M9XA", "subject": "Printer"}
+    assert render_saved_reply("Hi {{ customer_name }},", variables) == "Hi Anne,"
+
+
+def test_doctor_names_what_stops_a_saved_reply() -> None:
+    assert saved_reply_problems("Hi {{ customer_name }}, your {{ ref }} about {{ subject }}. {{ agent_name }}") == []
+    assert saved_reply_problems("Hi {{ nmae }},") == [
+        "unknown variable nmae (known: customer_name, agent_name, ref, subject)"]
+    assert saved_reply_problems("Hi {{ customer_name }")[0].startswith("line 1: ")

@@ -13,7 +13,7 @@ from gateway.health.disk import check_disk
 from gateway.health.relay import check_relay
 from gateway.health.smtp_listen import check_smtp_listen
 from gateway.health.surveys import check_survey_links
-from gateway.health.templates import check_templates
+from gateway.health.templates import check_saved_replies, check_templates
 from gateway.models import TemplateVersion
 from tests.conftest import SinkHandler
 from tests.helpers import FixedClock, free_port
@@ -117,6 +117,23 @@ def test_a_saved_template_that_no_longer_validates_is_named_with_the_fix(setting
     found = [f for f in check_templates(settings) if not f.ok]
     assert len(found) == 1 and found[0].detail.startswith("acknowledgement (database version 1")
     assert "'nickname' is not a variable" in found[0].detail and "rollback acknowledgement 0" in found[0].fix
+
+
+def test_saved_replies_that_render_are_fine_and_a_broken_one_is_named(tmp_path):
+    folder = tmp_path / "replies"
+    settings = replace(Settings(), agents={"saved_replies": str(folder)})
+    assert lines(check_saved_replies(settings)) == [
+        ("FAIL", f"[agents] saved_replies folder {folder} does not exist")]
+    folder.mkdir()
+    (folder / "thanks.txt").write_text("Hi {{ customer_name }},\n\nThanks, {{ agent_name }}")
+    assert lines(check_saved_replies(settings)) == [("ok", f"saved replies in {folder}: 1 found, each renders")]
+    (folder / "reset.txt").write_text("Hi {{ customer_name }}, see {{ link }}")
+    (folder / "old.txt").write_bytes("Grüße".encode("latin-1"))
+    old, reset = [f for f in check_saved_replies(settings) if not f.ok]  # in file name order
+    assert reset.detail == "reset.txt: unknown variable link (known: customer_name, agent_name, ref, subject)"
+    assert old.detail == "old.txt: cannot be read as UTF-8 text (UnicodeDecodeError)"
+    assert str(folder / "reset.txt") in reset.fix
+    assert list(check_saved_replies(Settings())) == []  # no folder configured: nothing to check
 
 
 def test_disk_space_is_reported_for_the_store(settings, store):
