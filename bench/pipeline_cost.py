@@ -4,8 +4,9 @@ For each store size (built once by bench/build_store.py and kept under bench/out
 takes the same 1,000 messages of the ingest mix (new requests, replies, out-of-office, bounces), and the
 processor (parse, classify, thread, decide, outbox) runs until idle. Prints the wall and CPU time per message.
 On PostgreSQL (--postgres URL of an empty scratch database) each size is built into that database in turn.
+Size 0 is a new store as `gateway init` leaves it, without agents (so nothing is notified), as in bench/ingest.py.
 
-Run:  .venv/bin/python bench/pipeline_cost.py [--sizes 10000 100000 1000000] [--postgres URL]
+Run:  .venv/bin/python bench/pipeline_cost.py [--sizes 0 10000 100000 1000000] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from gateway.config import Settings, replace  # noqa: E402
 from gateway.inbound.accept import Envelope, accept_many  # noqa: E402
 from gateway.pipeline import Processor  # noqa: E402
 from gateway.runtime import Runtime  # noqa: E402
+from gateway.schema import migrate  # noqa: E402
 from gateway.store import Store  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -55,6 +57,11 @@ def measure(url: str, mails: int) -> tuple[float, float]:
 def sqlite_store(messages: int) -> Path:
     """The kept store of this size, built on first use."""
     path = OUT / f"store-{messages}.db"
+    if messages == 0 and not path.exists():
+        OUT.mkdir(exist_ok=True)
+        store = Store(f"sqlite:///{path}")
+        migrate(store)
+        store.dispose()  # the last connection's close moves the WAL into the file we copy
     if not path.exists():
         OUT.mkdir(exist_ok=True)
         print(f"building {path.name} ...", flush=True)
@@ -76,7 +83,12 @@ def main() -> None:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             store.dispose()
             print(f"building {size} messages in PostgreSQL ...", flush=True)
-            build(args.postgres, size // PER_CONVERSATION)
+            if size:
+                build(args.postgres, size // PER_CONVERSATION)
+            else:
+                store = Store(args.postgres)
+                migrate(store)
+                store.dispose()
             results.append((size, *measure(args.postgres, args.mails)))
             continue
         with tempfile.TemporaryDirectory() as tmp:
