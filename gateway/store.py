@@ -54,6 +54,17 @@ def _postgres_begin(conn) -> None:  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
+def _lock_file(path: str) -> int:
+    """Open a lock file beside the database, creating it. Made by root (`sudo gateway …`), it goes to the
+    database's owner, as SQLite does with its -wal and -shm files, so the daemon's user can still open it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    if os.geteuid() == 0:
+        with contextlib.suppress(OSError):  # No database file yet: whoever creates it owns both.
+            owner = os.stat(path.rpartition(".")[0])
+            os.fchown(fd, owner.st_uid, owner.st_gid)
+    return fd
+
+
 class WriterGate:
     """SQLite's writers, in every process and thread, queue here: a kernel lock wakes the next writer at once,
     where SQLite's own busy handler sleeps and polls and so keeps losing to a busy writer."""
@@ -71,8 +82,7 @@ class WriterGate:
 
     def _files(self) -> tuple[int, int]:
         if self._fd is None or self._waiting_fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._waiting_fd = os.open(self._waiting_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd, self._waiting_fd = _lock_file(self._path), _lock_file(self._waiting_path)
         return self._fd, self._waiting_fd
 
     def __enter__(self) -> None:

@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from gateway.store import WriterGate
 
 
@@ -69,3 +71,14 @@ def test_give_way_lets_a_thread_of_the_same_process_go_first(tmp_path: Path) -> 
     gate.give_way()
     assert sender_in.is_set()
     sender.join()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make files for another user")
+def test_lock_files_made_by_root_belong_to_the_databases_owner(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    db.write_bytes(b"")
+    os.chown(db, 65534, 65534)  # the daemon's own user; an admin runs `sudo gateway …` first
+    with WriterGate(str(db)):
+        pass
+    for lock in (tmp_path / "gateway.db.writelock", tmp_path / "gateway.db.writewait"):
+        assert (lock.stat().st_uid, lock.stat().st_gid) == (65534, 65534)
