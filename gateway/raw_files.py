@@ -38,6 +38,8 @@ class RawFiles:
             written.append((temporary, path))
             folders.add(path.parent)
         # One pass of fsyncs for the batch: the group commit that follows covers every message in it.
+        if os.geteuid() == 0:
+            self._give_to_owner([*(t for t, _ in written), *folders])
         for temporary, _ in written:
             _fsync(temporary, os.O_RDONLY)
         for temporary, path in written:
@@ -45,6 +47,14 @@ class RawFiles:
         for folder in folders:
             _fsync(folder, os.O_RDONLY | os.O_DIRECTORY)
         return keys
+
+    def _give_to_owner(self, paths: list[Path]) -> None:
+        """What root made (`sudo gateway import …`) goes to raw_dir's owner: the daemon's user must still write
+        into these folders and read these files."""
+        owner = self.root.stat()
+        for path in paths:
+            if path.is_relative_to(self.root) and path != self.root:
+                os.chown(path, owner.st_uid, owner.st_gid)
 
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()

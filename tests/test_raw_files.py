@@ -117,3 +117,15 @@ def test_switching_back_to_the_database_without_raw_dir_is_caught_by_doctor_and_
     assert "Traceback" not in result.output and result.output.strip().splitlines()[-1].startswith("error: raw mail")
     [back] = check_storage(replace(settings, storage={"raw_dir": files_settings.storage.raw_dir}))
     assert back.ok and "stored earlier as files" in back.detail
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make files for another user")
+def test_files_and_folders_made_by_root_belong_to_raw_dirs_owner(tmp_path):
+    from gateway.raw_files import RawFiles
+
+    root = tmp_path / "raw"
+    root.mkdir()
+    os.chown(root, 65534, 65534)  # the daemon's own user; an admin runs `sudo gateway import …`
+    (key,) = RawFiles(root).put_many([b"Subject: hello\r\n\r\nbody\r\n"])
+    made = [root / key[:2], root / key[:2] / key[2:4], root / key[:2] / key[2:4] / key]
+    assert [(p.stat().st_uid, p.stat().st_gid) for p in made] == [(65534, 65534)] * 3
