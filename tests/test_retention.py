@@ -102,7 +102,7 @@ def test_an_export_after_retention_writes_the_kept_text_and_imports_again(proces
 
 @pytest.mark.parametrize(("args", "says"), [
     ([], "[storage] keep_raw is 0d"),
-    (["--older-than", "soon"], "--older-than:"),
+    (["--older-than", "soon"], "--older-than 'soon' is not"),
     (["--older-than", "0d"], "--older-than 0d keeps everything"),
     (["--older-than", "365"], "'365' has no unit; write 365d"),
 ])

@@ -38,8 +38,11 @@ def render_saved_reply(source: str, variables: dict[str, str]) -> str:
     """The saved reply with the conversation's values filled in; raises ValueError saying what is wrong."""
     try:
         text = _env.from_string(source).render(variables).strip("\n")
-    except TemplateError as exc:
-        raise ValueError(str(exc)) from None
+    # Not only TemplateError: {% include %} with no loader, a filter given the wrong type, the sandbox refusing.
+    except Exception as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    if not text.strip():
+        raise ValueError("it is empty")
     if variables.get("customer_name"):
         return text
     first, newline, rest = text.partition("\n")
@@ -47,9 +50,20 @@ def render_saved_reply(source: str, variables: dict[str, str]) -> str:
 
 
 def saved_reply_problems(source: str) -> list[str]:
-    """What stops this saved reply from rendering: broken Jinja, or a variable reply.py does not fill in."""
+    """What stops this saved reply from rendering: broken Jinja, a variable reply.py does not fill in, or an
+    error (or nothing at all) when rendered for a customer with a name and for one without."""
     try:
         unknown = sorted(meta.find_undeclared_variables(_env.parse(source)) - set(VARIABLES))
     except TemplateError as exc:
         return [f"line {getattr(exc, 'lineno', '?')}: {exc}"]
-    return [f"unknown variable {name} (known: {', '.join(VARIABLES)})" for name in unknown]
+    if unknown:
+        return [f"unknown variable {name} (known: {', '.join(VARIABLES)})" for name in unknown]
+    problems: list[str] = []
+    for name in ("Anne", ""):
+        try:
+            render_saved_reply(source, {"customer_name": name, "agent_name": "Bob", "ref": "K7Q2M9XA",
+                                        "subject": "Printer offline"})
+        except ValueError as exc:
+            problems.append(f"does not render: {exc}")
+            break
+    return problems

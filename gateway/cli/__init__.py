@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from gateway.cli import (agents, conversation_changes, conversations, doctor, export, importing, incidents, kb,
                          lifecycle, messages, quarantine, queue, report, retention, status, surveys, templates)
 from gateway.errors import GatewayError
+from gateway.logs import one_line_warnings
 
 try:  # Typer 0.20+ carries its own copy of click.
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -24,6 +25,7 @@ class OneLineErrors(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        one_line_warnings()
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except NoArgsIsHelpError as exc:

@@ -35,8 +35,10 @@ def reprocess(ids: Annotated[list[int] | None, typer.Argument(
 
     Example: gateway messages reprocess 41 42   (or: gateway messages reprocess --since 2d)
     """
-    if bool(ids) == (since is not None):
-        fail("give raw mail ids or --since (not both)", code=2)
+    if ids and since is not None:
+        fail("give raw mail ids or --since, not both", code=2)
+    if not ids and since is None:
+        fail("give raw mail ids (`gateway quarantine list` shows them) or --since 2d", code=2)
     settings = settings_from(config)
     moment = since_time(since, settings)
     rt = open_runtime(settings)

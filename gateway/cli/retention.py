@@ -39,7 +39,7 @@ def apply(config: ConfigOption = None, json_: JsonOption = False,
     try:
         keep = parse_duration(older_than) if older_than is not None else settings.storage.keep_raw
     except ValueError as exc:
-        fail(f"--older-than: {exc}", code=2)
+        fail(f"--older-than {exc}", code=2)
     if keep <= timedelta(0):
         fail(f"nothing to do: --older-than {older_than} keeps everything; give an age like 365d" if older_than
              is not None else "nothing to do: [storage] keep_raw is 0d (keep everything); set it, or pass "

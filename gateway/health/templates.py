@@ -54,16 +54,30 @@ def check_saved_replies(settings: Settings) -> Iterator[Finding]:
         yield Finding("saved replies", False, f"[agents] saved_replies folder {folder} does not exist",
                       "create it and put one NAME.txt per saved reply in it, or unset [agents] saved_replies")
         return
-    files = sorted(path.glob("*.txt"))
+    entries = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = [p for p in entries if p.suffix == ".txt"]
+    for other in (p for p in entries if p.suffix != ".txt"):
+        yield Finding("saved replies", True, f"{other.name} is not read: saved replies are NAME.txt files",
+                      f"rename it to {other.stem}.txt if it is one", warning=True)
+    seen: dict[str, Path] = {}
     bad = 0
     for file in files:
+        name = file.stem.lower()
         try:
             problems = saved_reply_problems(file.read_text(encoding="utf-8"))
+            fix = f"edit {file}: it may use {', '.join(VARIABLES)}"
         except (OSError, UnicodeDecodeError) as exc:
             problems = [f"cannot be read as UTF-8 text ({type(exc).__name__})"]
+            fix = f"save it as UTF-8, e.g. iconv -f latin1 -t utf-8 -o {file}.new {file} && mv {file}.new {file}"
+        if any(c.isspace() for c in name):
+            problems, fix = [*problems, "#template takes one word, so no agent can name it"], \
+                f"rename it without spaces, e.g. {name.replace(' ', '-')}.txt"
+        elif name in seen:
+            problems, fix = [*problems, f"#template {name} names {seen[name].name} too (names ignore case)"], \
+                "rename one of them"
+        seen.setdefault(name, file)
         if problems:
             bad += 1
-            yield Finding("saved replies", False, f"{file.name}: {'; '.join(problems)}",
-                          f"edit {file}: it may use {', '.join(VARIABLES)}")
+            yield Finding("saved replies", False, f"{file.name}: {'; '.join(problems)}", fix)
     if not bad:
         yield Finding("saved replies", True, f"saved replies in {folder}: {len(files)} found, each renders")

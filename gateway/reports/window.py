@@ -55,8 +55,8 @@ def option_moment(option: str, text: str, now: datetime, zone: ZoneInfo) -> date
 
 def report_window(since: str | None, until: str | None, now: datetime, zone: ZoneInfo) -> Window:
     """The window the options name; by default the last 30 days up to now."""
-    end = option_moment("--until", until, now, zone) if until else now
-    start = option_moment("--since", since, now, zone) if since else end - DEFAULT_SPAN
+    end = option_moment("--until", until, now, zone) if until is not None else now
+    start = option_moment("--since", since, now, zone) if since is not None else end - DEFAULT_SPAN
     if start >= end:
         raise ValueError(f"--since ({start:%Y-%m-%d %H:%M} UTC) must be before --until ({end:%Y-%m-%d %H:%M} UTC)")
     return Window(start, end)

@@ -26,7 +26,8 @@ def context(text: str, html: str = "", **mail: object) -> Context:
                                     customer_address="anne@customer.example", tags=("vpn",)),
                    Settings(), NOW, roster=(ALICE, BOB),
                    agent_mail=AgentMail(ALICE, 7, reply, **mail),  # type: ignore[arg-type]
-                   saved_replies={"thanks": "Thanks {{ customer_name }}!"})
+                   saved_replies={"thanks": "Thanks {{ customer_name }}!", "include": 'Hi {% include "x" %}',
+                                  "empty": "{# nothing yet #}"})
 
 
 def test_state_commands_become_one_update() -> None:
@@ -43,12 +44,19 @@ def test_a_reply_that_still_shows_the_notifications_internal_lines_is_not_relaye
 
 def test_an_unknown_saved_reply_is_not_sent_and_the_agent_is_told_which_exist() -> None:
     (told,) = handle_agent_mail(context("#template thx\n\nHi")).actions
-    assert isinstance(told, TellAgent) and "saved replies: thanks" in told.lines[0]
+    assert isinstance(told, TellAgent) and "saved replies: empty, include, thanks" in told.lines[0]
 
 
 def test_a_saved_reply_is_personalised_with_the_customers_first_name() -> None:
     (relay,) = handle_agent_mail(context("#template thanks")).actions
     assert relay == RelayReply(ALICE, "Thanks Anne!", "", 7, saved_reply="thanks")
+
+
+def test_a_saved_reply_that_cannot_render_tells_the_agent_and_sends_nothing() -> None:
+    for name, why in (("include", "no loader for this environment specified"), ("empty", "it is empty")):
+        (told,) = handle_agent_mail(context(f"#template {name}\n\nHi")).actions
+        assert told == TellAgent(ALICE, "not_understood", (
+            f"#template {name}: the saved reply is broken ({why}); tell an admin",))
 
 
 def test_send_without_a_held_reply_is_an_error() -> None:

@@ -79,8 +79,8 @@ def test_an_interrupted_reprocess_carries_on_when_run_again(env, stored, store, 
 
 
 @pytest.mark.parametrize(("args", "code", "says"), [
-    (["messages", "reprocess"], 2, "give raw mail ids or --since"),
-    (["messages", "reprocess", "1", "--since", "2d"], 2, "give raw mail ids or --since"),
+    (["messages", "reprocess"], 2, "give raw mail ids (`gateway quarantine list` shows them) or --since 2d"),
+    (["messages", "reprocess", "1", "--since", "2d"], 2, "give raw mail ids or --since, not both"),
     (["messages", "reprocess", "--since", "yesterday"], 2, "--since 'yesterday' is not a time; write 30d (ago)"),
     (["messages", "reprocess", "1", "999"], 1, "no stored mail with id 999; `gateway quarantine list` shows ids"),
 ])

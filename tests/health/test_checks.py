@@ -133,7 +133,35 @@ def test_saved_replies_that_render_are_fine_and_a_broken_one_is_named(tmp_path):
     assert reset.detail == "reset.txt: unknown variable link (known: customer_name, agent_name, ref, subject)"
     assert old.detail == "old.txt: cannot be read as UTF-8 text (UnicodeDecodeError)"
     assert str(folder / "reset.txt") in reset.fix
+    assert old.fix.startswith("save it as UTF-8, e.g. iconv -f latin1 -t utf-8")
     assert list(check_saved_replies(Settings())) == []  # no folder configured: nothing to check
+
+
+@pytest.mark.parametrize(("name", "text", "says"), [
+    ("include.txt", 'Hi {% include "x" %}', "include.txt: does not render: no loader for this environment specified"),
+    ("empty.txt", "", "empty.txt: does not render: it is empty"),
+    ("blank.txt", "{% if false %}x{% endif %}\n", "blank.txt: does not render: it is empty"),
+    ("with space.txt", "Hi", "with space.txt: #template takes one word, so no agent can name it"),
+    ("Thanks.txt", "Hi", "thanks.txt: #template thanks names Thanks.txt too (names ignore case)"),
+])
+def test_a_saved_reply_that_would_fail_an_agent_is_named(tmp_path, name, text, says):
+    folder = tmp_path / "replies"
+    folder.mkdir()
+    (folder / "thanks.txt").write_text("Hi {{ customer_name }},")
+    (folder / name).write_text(text)
+    assert [f.detail for f in check_saved_replies(replace(Settings(), agents={"saved_replies": str(folder)}))
+            if not f.ok] == [says]
+
+
+def test_a_file_that_is_not_a_saved_reply_is_a_warning(tmp_path):
+    folder = tmp_path / "replies"
+    folder.mkdir()
+    (folder / "notes.md").write_text("ideas")
+    (folder / "Good.TXT").write_text("Hi")
+    assert lines(check_saved_replies(replace(Settings(), agents={"saved_replies": str(folder)}))) == [
+        ("warn", "Good.TXT is not read: saved replies are NAME.txt files"),
+        ("warn", "notes.md is not read: saved replies are NAME.txt files"),
+        ("ok", f"saved replies in {folder}: 0 found, each renders")]
 
 
 def test_disk_space_is_reported_for_the_store(settings, store):

@@ -127,6 +127,8 @@ def test_by_agent_adds_replies_per_agent_only_when_asked(store, processor, env):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--since", "yesterday-ish"], "is not a time"),
+    (["--since", ""], "--since '' is not a time"),
+    (["--until", ""], "--until '' is not a time"),
     (["--since", "2026-03-10", "--until", "2026-03-01"], "must be before --until"),
     (["--channel", "nobody@example.com"], "not one of [mail] addresses"),
     (["--json", "--csv"], "choose one"),
