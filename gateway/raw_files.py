@@ -37,9 +37,9 @@ class RawFiles:
             temporary.write_bytes(data)
             written.append((temporary, path))
             folders.add(path.parent)
-        # One pass of fsyncs for the batch: the group commit that follows covers every message in it.
         if os.geteuid() == 0:
             self._give_to_owner([*(t for t, _ in written), *folders])
+        # One pass of fsyncs for the batch: the group commit that follows covers every message in it.
         for temporary, _ in written:
             _fsync(temporary, os.O_RDONLY)
         for temporary, path in written:
