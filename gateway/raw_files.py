@@ -4,9 +4,12 @@ that refers to it. The same bytes stored twice (a message delivered twice) are o
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class RawFiles:
@@ -52,9 +55,14 @@ class RawFiles:
         """What root made (`sudo gateway import …`) goes to raw_dir's owner: the daemon's user must still write
         into these folders and read these files."""
         owner = self.root.stat()
+        if owner.st_uid == os.geteuid():
+            return
         for path in paths:
             if path.is_relative_to(self.root) and path != self.root:
-                os.chown(path, owner.st_uid, owner.st_gid)
+                try:
+                    os.chown(path, owner.st_uid, owner.st_gid)
+                except OSError:  # A share that refuses chown (root squashed): storing the mail matters more.
+                    log.warning("raw mail file %s kept as root: chown refused by the filesystem", path)
 
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()
