@@ -54,18 +54,23 @@ def measure(url: str, mails: int) -> tuple[float, float]:
     return wall * 1000 / mails, cpu * 1000 / mails
 
 
+def build_or_migrate(url: str, messages: int) -> None:
+    """A store of about this many messages; 0: only the schema, no agents."""
+    if messages:
+        build(url, messages // PER_CONVERSATION)
+        return
+    store = Store(url)
+    migrate(store)
+    store.dispose()  # on SQLite the last connection's close moves the WAL into the file we copy
+
+
 def sqlite_store(messages: int) -> Path:
     """The kept store of this size, built on first use."""
     path = OUT / f"store-{messages}.db"
-    if messages == 0 and not path.exists():
-        OUT.mkdir(exist_ok=True)
-        store = Store(f"sqlite:///{path}")
-        migrate(store)
-        store.dispose()  # the last connection's close moves the WAL into the file we copy
     if not path.exists():
         OUT.mkdir(exist_ok=True)
         print(f"building {path.name} ...", flush=True)
-        build(f"sqlite:///{path}", messages // PER_CONVERSATION)
+        build_or_migrate(f"sqlite:///{path}", messages)
     return path
 
 
@@ -83,12 +88,7 @@ def main() -> None:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             store.dispose()
             print(f"building {size} messages in PostgreSQL ...", flush=True)
-            if size:
-                build(args.postgres, size // PER_CONVERSATION)
-            else:
-                store = Store(args.postgres)
-                migrate(store)
-                store.dispose()
+            build_or_migrate(args.postgres, size)
             results.append((size, *measure(args.postgres, args.mails)))
             continue
         with tempfile.TemporaryDirectory() as tmp:

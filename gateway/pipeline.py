@@ -312,7 +312,7 @@ class Processor:
     """The worker that takes RECEIVED raw messages in order; a bad one is quarantined, never retried forever."""
 
     # How long one write transaction may hold the store: on SQLite, SMTP's commit waits behind it. In
-    # bench/ingest.py 15 ms gave 45-49% of the bare sink's intake and 5 ms 69-75%, for a drain of 10 s, not 8.
+    # bench/ingest.py 15 ms gave 45-49% of the bare sink's intake and 5 ms 69-75%, for a drain 2 s longer.
     HOLD = 0.005
 
     def __init__(self, rt: Runtime, batch: int = 20, on_processed: Callable[[], None] | None = None) -> None:

@@ -54,13 +54,13 @@ def _postgres_begin(conn) -> None:  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
-def _lock_file(path: str) -> int:
+def _lock_file(path: str, database_path: str) -> int:
     """Open a lock file beside the database, creating it. Made by root (`sudo gateway …`), it goes to the
     database's owner, as SQLite does with its -wal and -shm files, so the daemon's user can still open it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     if os.geteuid() == 0:
         with contextlib.suppress(OSError):  # No database file yet: whoever creates it owns both.
-            owner = os.stat(path.rpartition(".")[0])
+            owner = os.stat(database_path)
             os.fchown(fd, owner.st_uid, owner.st_gid)
     return fd
 
@@ -70,6 +70,7 @@ class WriterGate:
     where SQLite's own busy handler sleeps and polls and so keeps losing to a busy writer."""
 
     def __init__(self, database_path: str) -> None:
+        self._database = database_path
         self._threads = threading.Lock()
         # Threads of this process waiting for `_threads`, so a long job can let them go first.
         self._queued = 0
@@ -82,7 +83,8 @@ class WriterGate:
 
     def _files(self) -> tuple[int, int]:
         if self._fd is None or self._waiting_fd is None:
-            self._fd, self._waiting_fd = _lock_file(self._path), _lock_file(self._waiting_path)
+            self._fd = _lock_file(self._path, self._database)
+            self._waiting_fd = _lock_file(self._waiting_path, self._database)
         return self._fd, self._waiting_fd
 
     def __enter__(self) -> None:

@@ -129,3 +129,19 @@ def test_files_and_folders_made_by_root_belong_to_raw_dirs_owner(tmp_path):
     (key,) = RawFiles(root).put_many([b"Subject: hello\r\n\r\nbody\r\n"])
     made = [root / key[:2], root / key[:2] / key[2:4], root / key[:2] / key[2:4] / key]
     assert [(p.stat().st_uid, p.stat().st_gid) for p in made] == [(65534, 65534)] * 3
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root gives files away")
+def test_a_filesystem_that_refuses_chown_still_stores_the_mail(tmp_path, monkeypatch):
+    from gateway.raw_files import RawFiles
+
+    root = tmp_path / "raw"
+    root.mkdir()
+    os.chown(root, 65534, 65534)
+
+    def refuse(*_args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", refuse)  # an NFS share with root squashed
+    (key,) = RawFiles(root).put_many([b"Subject: hello\r\n\r\nbody\r\n"])
+    assert RawFiles(root).get(key) == b"Subject: hello\r\n\r\nbody\r\n"

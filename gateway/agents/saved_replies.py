@@ -43,7 +43,8 @@ def render_saved_reply(source: str, variables: dict[str, str]) -> str:
         raise ValueError(str(exc) or type(exc).__name__) from None
     if not text.strip():
         raise ValueError("it is empty")
-    if variables.get("customer_name"):
+    # Only a first line written with the name in it: "Merci !" in a reply that greets nobody stays as written.
+    if variables.get("customer_name") or "customer_name" not in source.lstrip().partition("\n")[0]:
         return text
     first, newline, rest = text.partition("\n")
     return _GREETING_GAP.sub(r"\1", first, count=1) + newline + rest
@@ -58,12 +59,10 @@ def saved_reply_problems(source: str) -> list[str]:
         return [f"line {getattr(exc, 'lineno', '?')}: {exc}"]
     if unknown:
         return [f"unknown variable {name} (known: {', '.join(VARIABLES)})" for name in unknown]
-    problems: list[str] = []
     for name in ("Anne", ""):
         try:
             render_saved_reply(source, {"customer_name": name, "agent_name": "Bob", "ref": "K7Q2M9XA",
                                         "subject": "Printer offline"})
         except ValueError as exc:
-            problems.append(f"does not render: {exc}")
-            break
-    return problems
+            return [f"does not render: {exc}"]
+    return []

@@ -69,12 +69,9 @@ def check_saved_replies(settings: Settings) -> Iterator[Finding]:
         except (OSError, UnicodeDecodeError) as exc:
             problems = [f"cannot be read as UTF-8 text ({type(exc).__name__})"]
             fix = f"save it as UTF-8, e.g. iconv -f latin1 -t utf-8 -o {file}.new {file} && mv {file}.new {file}"
-        if any(c.isspace() for c in name):
-            problems, fix = [*problems, "#template takes one word, so no agent can name it"], \
-                f"rename it without spaces, e.g. {name.replace(' ', '-')}.txt"
-        elif name in seen:
-            problems, fix = [*problems, f"#template {name} names {seen[name].name} too (names ignore case)"], \
-                "rename one of them"
+        if name in seen:  # load_saved_replies() would keep only the later one
+            problems = [*problems, f"#template {name} names {seen[name].name} too (names ignore case)"]
+            fix = "rename one of them"
         seen.setdefault(name, file)
         if problems:
             bad += 1

@@ -27,7 +27,7 @@ def context(text: str, html: str = "", **mail: object) -> Context:
                    Settings(), NOW, roster=(ALICE, BOB),
                    agent_mail=AgentMail(ALICE, 7, reply, **mail),  # type: ignore[arg-type]
                    saved_replies={"thanks": "Thanks {{ customer_name }}!", "include": 'Hi {% include "x" %}',
-                                  "empty": "{# nothing yet #}"})
+                                  "empty": "{# nothing yet #}", "reset vpn": "Please reset it."})
 
 
 def test_state_commands_become_one_update() -> None:
@@ -44,12 +44,17 @@ def test_a_reply_that_still_shows_the_notifications_internal_lines_is_not_relaye
 
 def test_an_unknown_saved_reply_is_not_sent_and_the_agent_is_told_which_exist() -> None:
     (told,) = handle_agent_mail(context("#template thx\n\nHi")).actions
-    assert isinstance(told, TellAgent) and "saved replies: empty, include, thanks" in told.lines[0]
+    assert isinstance(told, TellAgent) and "saved replies: empty, include, reset vpn, thanks" in told.lines[0]
 
 
 def test_a_saved_reply_is_personalised_with_the_customers_first_name() -> None:
     (relay,) = handle_agent_mail(context("#template thanks")).actions
     assert relay == RelayReply(ALICE, "Thanks Anne!", "", 7, saved_reply="thanks")
+
+
+def test_a_saved_reply_whose_name_has_a_space_is_found_by_its_whole_name() -> None:
+    (relay,) = handle_agent_mail(context("#template Reset VPN")).actions
+    assert relay == RelayReply(ALICE, "Please reset it.", "", 7, saved_reply="reset vpn")
 
 
 def test_a_saved_reply_that_cannot_render_tells_the_agent_and_sends_nothing() -> None:

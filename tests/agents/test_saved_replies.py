@@ -29,6 +29,11 @@ def test_a_greeting_closes_up_for_a_customer_without_a_name() -> None:
     assert render_saved_reply("Hi {{ customer_name }},\nA , B", variables) == "Hi,\nA , B"
 
 
+def test_a_first_line_that_does_not_name_the_customer_stays_as_written() -> None:
+    variables = {"customer_name": "", "agent_name": "Bob", "ref": "K7Q2M9XA", "subject": "Printer"}
+    assert render_saved_reply("Merci !\nBob", variables) == "Merci !\nBob"
+
+
 def test_a_greeting_keeps_the_name_when_there_is_one() -> None:
     variables = {"customer_name": "Anne", "agent_name": "Bob", "ref": "K7Q2M9XA", "subject": "Printer"}
     assert render_saved_reply("Hi {{ customer_name }},", variables) == "Hi Anne,"

@@ -141,7 +141,6 @@ def test_saved_replies_that_render_are_fine_and_a_broken_one_is_named(tmp_path):
     ("include.txt", 'Hi {% include "x" %}', "include.txt: does not render: no loader for this environment specified"),
     ("empty.txt", "", "empty.txt: does not render: it is empty"),
     ("blank.txt", "{% if false %}x{% endif %}\n", "blank.txt: does not render: it is empty"),
-    ("with space.txt", "Hi", "with space.txt: #template takes one word, so no agent can name it"),
     ("Thanks.txt", "Hi", "thanks.txt: #template thanks names Thanks.txt too (names ignore case)"),
 ])
 def test_a_saved_reply_that_would_fail_an_agent_is_named(tmp_path, name, text, says):
