@@ -111,6 +111,18 @@ class WriterGate:
         fcntl.flock(self._fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
         self._threads.release()
 
+    def anyone_waiting(self) -> bool:
+        """Whether a writer, in this process or another, waits for the gate now (called by its holder)."""
+        if self._queued:
+            return True
+        _, waiting = self._files()
+        try:
+            fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True  # A waiter holds it shared.
+        fcntl.flock(waiting, fcntl.LOCK_UN)
+        return False
+
     def give_way(self) -> None:
         """Between two transactions of a long job: return once every writer already waiting, in this process or
         another, has had the gate."""
@@ -199,6 +211,11 @@ class Store:
         """Let writers waiting for SQLite's single write lock go before our next transaction (PostgreSQL: none)."""
         if self._gate is not None:
             self._gate.give_way()
+
+    def anyone_waiting(self) -> bool:
+        """Whether another writer waits for SQLite's write lock that this process holds; on PostgreSQL, which
+        shows no such thing, always True, so a long job keeps its transactions short."""
+        return self._gate is None or self._gate.anyone_waiting()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

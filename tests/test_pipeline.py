@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
 from sqlmodel import select
 
+from gateway.inbound.accept import Envelope, accept
 from gateway.models import RawMessage, RawState
+from gateway.pipeline import Processor
 from gateway.reply_token import ref_from_address, ref_from_message_id
 from tests.conftest import SECRET
 from tests.helpers import (conversations, deliver, make_mail, messages, outbox_items, run_until_idle,
@@ -48,6 +51,36 @@ def test_out_of_office_reply_over_smtp_gets_no_acknowledgement(
     assert relay_sink.handler.received == []
     assert conversations(store) == []
     assert [m.kind for m in messages(store)] == ["auto_reply"]
+
+
+def test_a_batch_is_one_transaction_while_no_other_writer_waits(processor, store, monkeypatch):
+    rt = processor.rt
+    for i in range(5):
+        accept(make_mail(message_id=f"<m{i}@x>", subject=f"Question {i}"),
+               Envelope("anne@customer.example", ("support@example.com",), "127.0.0.1", "smtp"),
+               store=store, now=rt.clock())
+    commits: list[int] = []
+    real_transaction = store.transaction
+
+    @contextmanager
+    def counted(durable: bool = True):
+        with real_transaction(durable) as tx:
+            yield tx
+        commits.append(1)
+
+    monkeypatch.setattr(store, "transaction", counted)
+    monkeypatch.setattr(Processor, "HOLD", 0)
+    monkeypatch.setattr(store, "anyone_waiting", lambda: False)
+    assert processor.run_once() == 5
+    assert len(commits) == 1
+    for i in range(5, 8):
+        accept(make_mail(message_id=f"<m{i}@x>", subject=f"Question {i}"),
+               Envelope("anne@customer.example", ("support@example.com",), "127.0.0.1", "smtp"),
+               store=store, now=rt.clock())
+    commits.clear()
+    monkeypatch.setattr(store, "anyone_waiting", lambda: True)  # SMTP's commit waits: one message at a time
+    assert processor.run_once() == 3
+    assert len(commits) == 3
 
 
 def test_processing_the_same_stored_message_again_changes_nothing(processor, store):

@@ -73,6 +73,26 @@ def test_give_way_lets_a_thread_of_the_same_process_go_first(tmp_path: Path) -> 
     sender.join()
 
 
+def test_anyone_waiting_sees_a_writer_of_another_process_or_of_this_one(tmp_path: Path) -> None:
+    db = tmp_path / "gateway.db"
+    worker, smtp = WriterGate(str(db)), WriterGate(str(db))
+    with worker:
+        assert not worker.anyone_waiting()
+        committer = threading.Thread(target=lambda: smtp.__enter__() or smtp.__exit__())
+        committer.start()
+        while not _someone_waits(db):
+            time.sleep(0.001)
+        assert worker.anyone_waiting()
+    committer.join()
+    sender = threading.Thread(target=lambda: worker.__enter__() or worker.__exit__())
+    with worker:
+        sender.start()
+        while not worker._queued:  # noqa: SLF001 - the only way to know the thread is waiting
+            time.sleep(0.001)
+        assert worker.anyone_waiting()
+    sender.join()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can make files for another user")
 def test_lock_files_made_by_root_belong_to_the_databases_owner(tmp_path: Path) -> None:
     db = tmp_path / "gateway.db"
