@@ -54,11 +54,13 @@ def test_out_of_office_reply_over_smtp_gets_no_acknowledgement(
 
 
 def test_a_batch_is_one_transaction_while_no_other_writer_waits(processor, store, monkeypatch):
-    rt = processor.rt
-    for i in range(5):
-        accept(make_mail(message_id=f"<m{i}@x>", subject=f"Question {i}"),
-               Envelope("anne@customer.example", ("support@example.com",), "127.0.0.1", "smtp"),
-               store=store, now=rt.clock())
+    def store_mails(numbers: range) -> None:
+        for i in numbers:
+            accept(make_mail(message_id=f"<m{i}@x>", subject=f"Question {i}"),
+                   Envelope("anne@customer.example", ("support@example.com",), "127.0.0.1", "smtp"),
+                   store=store, now=processor.rt.clock())
+
+    store_mails(range(5))
     commits: list[int] = []
     real_transaction = store.transaction
 
@@ -73,10 +75,7 @@ def test_a_batch_is_one_transaction_while_no_other_writer_waits(processor, store
     monkeypatch.setattr(store, "anyone_waiting", lambda: False)
     assert processor.run_once() == 5
     assert len(commits) == 1
-    for i in range(5, 8):
-        accept(make_mail(message_id=f"<m{i}@x>", subject=f"Question {i}"),
-               Envelope("anne@customer.example", ("support@example.com",), "127.0.0.1", "smtp"),
-               store=store, now=rt.clock())
+    store_mails(range(5, 8))
     commits.clear()
     monkeypatch.setattr(store, "anyone_waiting", lambda: True)  # SMTP's commit waits: one message at a time
     assert processor.run_once() == 3
