@@ -50,6 +50,12 @@ def _local(address: str) -> str:
     return address.partition("@")[0].split("+", 1)[0].lower()
 
 
+def is_machine_address(address: str) -> bool:
+    """An address no person reads: a no-reply sender, a mail system's, a list manager's."""
+    local = _local(address)
+    return local in _BOUNCE_LOCALS or bool(_NOREPLY_LOCALS.match(local) or _LIST_LOCALS.match(local))
+
+
 def _bounce(msg: ParsedMessage) -> str | None:
     if "message/delivery-status" in msg.part_types or "message/global-delivery-status" in msg.part_types:
         return "delivery-status report"

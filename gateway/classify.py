@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateway.autosubmitted import machine_verdict
+from gateway.autosubmitted import is_machine_address, machine_verdict
 from gateway.config import Settings, listed
 from gateway.message import ParsedMessage
 from gateway.reply_token import ref_from_message_id
@@ -55,6 +55,18 @@ def channel_of(msg: ParsedMessage, rcpt_tos: tuple[str, ...], settings: Settings
     return settings.mail.addresses[0].lower()
 
 
+def _form_visitor(msg: ParsedMessage, settings: Settings) -> tuple[str, str] | None:
+    """(name, address) of the person a configured contact form wrote for: its Reply-To, when that is a person's
+    address and not ours; None for any other mail."""
+    if not msg.reply_to or not listed(msg.from_address, settings.classify.forms):
+        return None
+    address = msg.reply_to[0]
+    ours = settings.support_addresses | settings.note_addresses
+    if base_address(address) in ours or is_machine_address(address):
+        return None
+    return msg.reply_to_name, address
+
+
 def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str, ...],
              settings: Settings, secret: str, agents: frozenset[str]) -> Sender:
     """Decide the sender's kind; our own mail coming back is OWN (a loop), never a customer."""
@@ -68,6 +80,10 @@ def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str,
         return sender(SenderKind.OWN, "sent from our own address")
     if msg.has_header(LOOP_HEADER) or (msg.message_id and ref_from_message_id(secret, msg.message_id)):
         return sender(SenderKind.OWN, "our own mail came back")
+    # The form's own mail looks automatic (PHPMailer, no-reply senders); the admin vouched for it, and the
+    # person it speaks for is in Reply-To.
+    if (visitor := _form_visitor(msg, settings)) is not None:
+        return Sender(SenderKind.CUSTOMER, visitor[1], visitor[0], channel, f"contact form {address}")
     if listed(address, settings.classify.allow):
         return sender(SenderKind.AGENT if address in agents else SenderKind.CUSTOMER, "allow-listed")
     # Machine signals win even over the roster: an agent's out-of-office reply must never be relayed.

@@ -74,6 +74,7 @@ class OutboundSettings:
 @dataclass(frozen=True)
 class ClassifySettings:
     allow: tuple[str, ...] = ()
+    forms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

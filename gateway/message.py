@@ -52,6 +52,7 @@ class ParsedMessage:
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
     reply_to: tuple[str, ...] = ()
+    reply_to_name: str = ""  # the first Reply-To's display name
     subject: str = ""
     date: datetime | None = None
     in_reply_to: tuple[str, ...] = ()
@@ -177,6 +178,7 @@ def parse(raw: bytes) -> ParsedMessage:
     plain = "\n".join(body.plain)
     text = (plain if plain.strip() or not html else _html_to_text(html)).replace("\r\n", "\n")
     name, address = from_pairs[0] if from_pairs else ("", "")
+    reply_to = _addresses(mime.get_all("Reply-To", []))
     first_id = message_ids(mime.get("Message-ID", ""))
     return ParsedMessage(
         message_id=first_id[0] if first_id else "",
@@ -184,7 +186,8 @@ def parse(raw: bytes) -> ParsedMessage:
         from_name=decode_header_value(name),
         to=tuple(a for _, a in _addresses(mime.get_all("To", []))),
         cc=tuple(a for _, a in _addresses(mime.get_all("Cc", []))),
-        reply_to=tuple(a for _, a in _addresses(mime.get_all("Reply-To", []))),
+        reply_to=tuple(a for _, a in reply_to),
+        reply_to_name=reply_to[0][0] if reply_to else "",
         subject=" ".join(subject.split()),
         date=_date(mime.get("Date", "")),
         in_reply_to=message_ids(mime.get("In-Reply-To", "")),

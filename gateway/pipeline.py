@@ -88,8 +88,9 @@ def _record(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, co
     defects = [*msg.defects, *(["MessageIdReused"] if reused else [])]
     message = Message(raw_id=raw.id, conversation_id=conversation.id if conversation else None,
                       message_key=message_key(msg, digest, reused), message_id=msg.message_id,
-                      direction=Direction.IN, kind=sender.kind, sender=msg.from_address[:320],
-                      sender_name=msg.from_name[:200],
+                      # The person, not the contact form that wrote for them (see classify).
+                      direction=Direction.IN, kind=sender.kind, sender=sender.address[:320],
+                      sender_name=sender.name[:200],
                       recipients=recipients, subject=msg.subject, text=reply.text if reply else msg.text,
                       stripped=reply.stripped if reply else "", sent_at=msg.date,
                       created_at=raw.received_at, matched_by=rule if conversation else None, content_hash=digest,

@@ -158,6 +158,46 @@ def test_classify_marks_our_own_message_id_coming_back_as_own():
     assert classify_mail(parse(raw)).kind is SenderKind.OWN
 
 
+FORMS = replace(SETTINGS, classify={"forms": ("wordpress@shop.example", "@forms.example")})
+
+
+@pytest.mark.parametrize("entry", ["wordpress@shop.example", "@shop.example", "WordPress@Shop.example"])
+def test_contact_form_mail_is_the_visitors_when_the_form_is_configured(entry):
+    msg = parse(load_raw("contact_form_wordpress.eml"))
+    sender = classify_mail(msg, envelope_from(msg), settings=replace(SETTINGS, classify={"forms": (entry,)}))
+    assert (sender.kind, sender.address, sender.name) == (SenderKind.CUSTOMER, "anne@customer.example",
+                                                          "Anne Example")
+    assert sender.reason == "contact form wordpress@shop.example"
+
+
+def test_contact_form_mail_from_a_form_nobody_configured_is_the_forms_own():
+    msg = parse(load_raw("contact_form_wordpress.eml"))
+    assert classify_mail(msg).address == "wordpress@shop.example"
+
+
+def test_a_configured_no_reply_form_speaks_for_its_visitor_though_its_own_address_looks_automatic():
+    form = make_mail(sender="Forms <no-reply@forms.example>", Reply_To="=?utf-8?q?Ren=C3=A9?= <rene@x.example>",
+                     Auto_Submitted="auto-generated")
+    assert classify_mail(parse(form)).kind is SenderKind.AUTO_REPLY
+    sender = classify_mail(parse(form), settings=FORMS)
+    assert (sender.kind, sender.address, sender.name) == (SenderKind.CUSTOMER, "rene@x.example", "René")
+
+
+@pytest.mark.parametrize("reply_to", ["", "support@example.com", "Support <support+abc@example.com>",
+                                      "noreply@x.example", "mailer-daemon@x.example", "list-owner@x.example"])
+def test_a_form_without_a_persons_reply_to_is_classified_as_any_other_mail(reply_to):
+    headers = {"Reply_To": reply_to} if reply_to else {}
+    form = parse(make_mail(sender="Forms <no-reply@forms.example>", **headers))
+    assert classify_mail(form, settings=FORMS).kind is SenderKind.BULK
+
+
+def test_a_reply_to_only_counts_on_mail_from_a_configured_form():
+    msg = parse(make_mail(sender="Newsletter <noreply@news.example>", Reply_To="editor@news.example"))
+    assert classify_mail(msg, settings=FORMS).kind is SenderKind.BULK
+    person = parse(make_mail(Reply_To="someone.else@customer.example"))
+    assert classify_mail(person, settings=FORMS).address == "anne@customer.example"
+
+
 def test_classify_marks_our_loop_header_as_own():
     raw = make_mail(sender="Anne Example <anne@customer.example>", X_Gateway_Loop="support@example.com")
     assert classify_mail(parse(raw)).kind is SenderKind.OWN

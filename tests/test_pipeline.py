@@ -9,12 +9,14 @@ from email.policy import default
 import pytest
 from sqlmodel import select
 
+from gateway.config import replace
 from gateway.inbound.accept import Envelope, accept
 from gateway.models import RawMessage, RawState
 from gateway.pipeline import Processor
 from gateway.reply_token import ref_from_address, ref_from_message_id
+from gateway.runtime import Runtime
 from tests.conftest import SECRET
-from tests.helpers import (conversations, deliver, make_mail, messages, outbox_items, run_until_idle,
+from tests.helpers import (conversations, deliver, load_raw, make_mail, messages, outbox_items, run_until_idle,
                            smtp_send)
 
 
@@ -51,6 +53,29 @@ def test_out_of_office_reply_over_smtp_gets_no_acknowledgement(
     assert relay_sink.handler.received == []
     assert conversations(store) == []
     assert [m.kind for m in messages(store)] == ["auto_reply"]
+
+
+@pytest.mark.integration
+def test_a_contact_forms_mail_over_smtp_opens_a_conversation_with_its_visitor_who_gets_the_acknowledgement(
+        smtp_gateway, settings, clock, relay_sender, relay_sink, store):
+    forms = Processor(Runtime(store, replace(settings, classify={"forms": ("@shop.example",)}), SECRET, clock))
+    smtp_send(smtp_gateway.hostname, smtp_gateway.port, load_raw("contact_form_wordpress.eml"),
+              ["support@example.com"], mail_from="wordpress@shop.example")
+    run_until_idle(forms.run_once, relay_sender.run_once)
+
+    [conversation] = conversations(store)
+    [request] = messages(store)[:1]
+    assert (request.sender, request.sender_name) == ("anne@customer.example", "Anne Example")
+    [received] = relay_sink.handler.received
+    ack = message_from_bytes(received.raw, policy=default)
+    assert received.rcpt_tos == ["anne@customer.example"] and ack["To"] == "Anne Example <anne@customer.example>"
+    assert "Hi Anne," in ack.get_body(("plain",)).get_content()
+
+    answer = make_mail(subject=f"Re: {ack['Subject']}", to=ack["Reply-To"], message_id="<answer@customer.example>",
+                       In_Reply_To=ack["Message-ID"])
+    smtp_send(smtp_gateway.hostname, smtp_gateway.port, answer, [ack["Reply-To"].addresses[0].addr_spec])
+    run_until_idle(forms.run_once, relay_sender.run_once)
+    assert [m.conversation_id for m in messages(store) if m.direction == "in"] == [conversation.id] * 2
 
 
 def test_a_batch_is_one_transaction_while_no_other_writer_waits(processor, store, monkeypatch):
