@@ -22,15 +22,6 @@ from gateway.reply_token import ref_from_bounce_address, ref_from_message_id
 _RECIPIENT_REFUSAL = re.compile(r"\b5\.(1\.([1-6]|10)|2\.1)\b")
 
 
-def hard_bounced_recipients(msg: ParsedMessage, raw: bytes) -> tuple[str, ...]:
-    """The lower-cased addresses an RFC 3464 report says failed permanently; () for anything else."""
-    # Only a report at the top: a customer forwarding a bounce to us must not mark anyone.
-    report = read_report(msg, raw) if msg.content_type == "multipart/report" else None
-    if report is None or not report.standard:
-        return ()
-    return tuple(dict.fromkeys(p.address for p in report.problems if p.permanent and p.address))
-
-
 def refused_recipients(rcpt_tos: Iterable[str], detail: str) -> tuple[str, ...]:
     """The recipients a relay's permanent refusal names (by its enhanced status code, and by address when there
     are several), lower-cased; () for a refusal of our sender or the mail (spam, size)."""
@@ -91,13 +82,6 @@ def about_our_mail(tx: Session, msg: ParsedMessage, raw: bytes, rcpt_tos: tuple[
         problems = [dataclasses.replace(report.problems[0], address=sent_to[0])]
     suppress = tuple(dict.fromkeys(p.address for p in problems if p.permanent and p.address))
     return BounceFacts(ref, original_id, tuple(dict.fromkeys(problems)), suppress)  # type: ignore[arg-type]
-
-
-def bounced_addresses(tx: Session, msg: ParsedMessage, raw: bytes, rcpt_tos: tuple[str, ...],
-                      secret: str) -> tuple[str, ...]:
-    """Who hard-bounced, according to a report about mail we sent; () for any other mail."""
-    facts = about_our_mail(tx, msg, raw, rcpt_tos, secret)
-    return facts.suppress if facts else ()
 
 
 def note_delivery_problems(tx: Session, conversation_id: int, facts: BounceFacts, window_days: int,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from gateway.bounces import bounced_addresses, hard_bounced_recipients, record_hard_bounces, refused_recipients
+from gateway.bounces import about_our_mail, record_hard_bounces, refused_recipients
+from gateway.delivery_report import read_report
 from gateway.message import parse
 from gateway.models import Customer
 from gateway.store import Store
@@ -20,7 +21,17 @@ CREATED = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def failed(raw: bytes) -> tuple[str, ...]:
-    return hard_bounced_recipients(parse(raw), raw)
+    """The addresses an RFC 3464 report at the top of the mail says failed permanently; () for anything else."""
+    msg = parse(raw)
+    report = read_report(msg, raw) if msg.content_type == "multipart/report" else None
+    if report is None or not report.standard:
+        return ()
+    return tuple(dict.fromkeys(p.address for p in report.problems if p.permanent and p.address))
+
+
+def bounced_addresses(tx, msg, raw, rcpt_tos, secret) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    facts = about_our_mail(tx, msg, raw, rcpt_tos, secret)
+    return facts.suppress if facts else ()
 
 
 # The same table as tests/mail/bounces/README.md, which says where each sample comes from.
