@@ -55,10 +55,9 @@ def channel_of(msg: ParsedMessage, rcpt_tos: tuple[str, ...], settings: Settings
     return settings.mail.addresses[0].lower()
 
 
-def _form_visitor(msg: ParsedMessage, settings: Settings) -> tuple[str, str] | None:
-    """(name, address) of the person a configured contact form wrote for: its Reply-To, when that is a person's
-    address and not ours; None for any other mail."""
-    if not msg.reply_to or not listed(msg.from_address, settings.classify.forms):
+def reply_to_person(msg: ParsedMessage, settings: Settings) -> tuple[str, str] | None:
+    """(name, address) of the first Reply-To when it is a person's address, not ours nor a machine's; else None."""
+    if not msg.reply_to:
         return None
     address = msg.reply_to[0]
     ours = settings.support_addresses | settings.note_addresses
@@ -80,9 +79,9 @@ def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str,
         return sender(SenderKind.OWN, "sent from our own address")
     if msg.has_header(LOOP_HEADER) or (msg.message_id and ref_from_message_id(secret, msg.message_id)):
         return sender(SenderKind.OWN, "our own mail came back")
-    # The form's own mail looks automatic (PHPMailer, no-reply senders); the admin vouched for it, and the
-    # person it speaks for is in Reply-To.
-    if (visitor := _form_visitor(msg, settings)) is not None:
+    # A web contact form's own mail looks automatic (PHPMailer, no-reply senders); the admin vouched for it in
+    # [classify] forms, and the visitor it writes for is in Reply-To.
+    if listed(address, settings.classify.forms) and (visitor := reply_to_person(msg, settings)) is not None:
         return Sender(SenderKind.CUSTOMER, visitor[1], visitor[0], channel, f"contact form {address}")
     if listed(address, settings.classify.allow):
         return sender(SenderKind.AGENT if address in agents else SenderKind.CUSTOMER, "allow-listed")

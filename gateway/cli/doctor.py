@@ -12,6 +12,7 @@ from gateway.health import Check, run_checks
 from gateway.health.config import check_config
 from gateway.health.database import check_database
 from gateway.health.dkim import check_dkim
+from gateway.health.forms import check_contact_forms
 from gateway.health.disk import check_disk
 from gateway.health.imap import check_imap
 from gateway.health.relay import check_relay
@@ -23,7 +24,7 @@ from gateway.health.templates import check_saved_replies, check_templates
 # The order they print in: the config loaded (or settings_from already failed in one line), then the store.
 CHECKS: tuple[Check, ...] = (check_config, check_database, check_disk, check_storage, check_smtp_listen, check_relay,
                              check_imap, check_dkim, check_templates, check_saved_replies,
-                             check_survey_links)
+                             check_survey_links, check_contact_forms)
 
 
 def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:

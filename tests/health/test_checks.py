@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -10,13 +11,14 @@ from aiosmtpd.controller import Controller
 from gateway.config import Settings, replace
 from gateway.health.config import check_config
 from gateway.health.disk import check_disk
+from gateway.health.forms import check_contact_forms, likely_forms
 from gateway.health.relay import check_relay
 from gateway.health.smtp_listen import check_smtp_listen
 from gateway.health.surveys import check_survey_links
 from gateway.health.templates import check_saved_replies, check_templates
 from gateway.models import TemplateVersion
 from tests.conftest import SinkHandler
-from tests.helpers import FixedClock, free_port
+from tests.helpers import FixedClock, conversations, deliver, free_port, make_mail
 
 
 def lines(findings) -> list[tuple[str, str]]:
@@ -193,3 +195,30 @@ def test_surveys_without_a_public_url_fail_with_the_fix():
 def test_survey_links_are_fine_when_off_or_public_over_https(web, surveys, ok, says):
     (finding,) = check_survey_links(replace(Settings(), web=web, surveys=surveys))
     assert finding.ok is ok and says in finding.detail
+
+
+def _form_mail(n: int, sender: str, reply_to: str) -> bytes:
+    return make_mail(sender=sender, Reply_To=reply_to, subject=f"Contact form: question {n}", message_id=f"<f{n}@x>")
+
+
+def test_doctor_warns_about_a_sender_whose_bulk_mail_speaks_for_different_people(settings, processor, store, clock):
+    for n, visitor in enumerate(["anne@a.example", "bert@b.example", "anne@a.example"]):
+        deliver(processor, _form_mail(n, "Shop <no-reply@shop.example>", visitor))
+    for n in (10, 11):  # A newsletter names the same editor every time: not a form.
+        deliver(processor, _form_mail(n, "News <noreply@news.example>", "editor@news.example"))
+    assert conversations(store) == []
+    assert likely_forms(settings, store, clock()) == {"no-reply@shop.example": {"anne@a.example", "bert@b.example"}}
+    listed_already = replace(settings, classify={"forms": ("@shop.example",)})
+    assert likely_forms(listed_already, store, clock()) == {}
+    assert likely_forms(settings, store, clock() + timedelta(days=31)) == {}
+
+
+def test_the_contact_form_check_is_a_warning_naming_the_fix(settings, processor, clock):
+    clock.now = datetime.now(UTC)
+    for n, visitor in enumerate(["anne@a.example", "bert@b.example"]):
+        deliver(processor, _form_mail(n, "Shop <no-reply@shop.example>", visitor))
+    [finding] = check_contact_forms(settings)
+    assert finding.warning and "no-reply@shop.example" in finding.detail and "2 different people" in finding.detail
+    assert 'forms = ["no-reply@shop.example"]' in finding.fix
+    [fine] = check_contact_forms(replace(settings, classify={"forms": ("no-reply@shop.example",)}))
+    assert fine.ok and not fine.warning
