@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,19 +97,35 @@ class GroupCommitter:
                     break
                 batch.append(item)
             try:
-                ids = accept_many([(raw, env) for raw, env, _ in batch], store=self._store, now=self._clock())
-            except StorageError:
-                # One message the store refuses must not cost the others their 250: try each alone.
-                for raw, env, future in batch:
-                    self._settle(future, lambda r=raw, e=env: accept(r, e, store=self._store, now=self._clock()))
-            else:
-                for (*_, future), raw_id in zip(batch, ids):
-                    future.set_result(raw_id)
+                self._commit(batch)
+            except Exception as exc:  # This thread is the only way in: it must outlive any one batch.
+                log.exception("group commit failed; its senders get 451 and retry")
+                for *_, future in batch:
+                    _answer(future, error=StorageError(f"{type(exc).__name__}: {exc}"))
             self._on_commit()
 
-    @staticmethod
-    def _settle(future: Future[int], store_one: Callable[[], int]) -> None:
+    def _commit(self, batch: list[tuple[bytes, Envelope, Future[int]]]) -> None:
         try:
-            future.set_result(store_one())
-        except StorageError as exc:
-            future.set_exception(exc)
+            ids = accept_many([(raw, env) for raw, env, _ in batch], store=self._store, now=self._clock())
+        except StorageError:
+            # One message the store refuses must not cost the others their 250: try each alone.
+            for raw, env, future in batch:
+                try:
+                    _answer(future, accept(raw, env, store=self._store, now=self._clock()))
+                except StorageError as exc:
+                    _answer(future, error=exc)
+        else:
+            for (*_, future), raw_id in zip(batch, ids):
+                _answer(future, raw_id)
+
+
+def _answer(future: Future[int], raw_id: int = 0, error: Exception | None = None) -> None:
+    """Settle a sender's wait, unless it is over already: a client that hung up cancelled it (its mail is stored
+    all the same, and a resend is de-duplicated)."""
+    if future.done():
+        return
+    with contextlib.suppress(InvalidStateError):  # Cancelled between the check and here.
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(raw_id)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+import threading
+import time
 
 import pytest
 from sqlmodel import select
+
+import gateway.inbound.accept
 
 from gateway.config import replace
 from gateway.errors import StorageError
@@ -121,3 +126,38 @@ def test_a_raw_8bit_envelope_sender_is_stored_and_costs_nobody_else_their_250(sm
     smtp_send(smtp_gateway.hostname, smtp_gateway.port, make_mail(message_id="<other@x>"), ["support@example.com"])
     rows = raw_rows(store)
     assert len(rows) == 2 and rows[0].mail_from == "j\ufffdrgen@example.org"
+
+
+@pytest.mark.integration
+def test_a_client_that_hangs_up_while_its_mail_is_committed_costs_nobody_else_their_250(
+        settings, store, clock, monkeypatch):
+    entered, release = threading.Event(), threading.Event()
+    real = gateway.inbound.accept.accept_many
+
+    def slow_accept_many(items, **kwargs):  # type: ignore[no-untyped-def]  # a commit that takes a moment (fsync)
+        entered.set()
+        release.wait(5)
+        return real(items, **kwargs)
+
+    monkeypatch.setattr(gateway.inbound.accept, "accept_many", slow_accept_many)
+    with listening(settings, store, clock) as gateway_smtp:
+        with socket.create_connection((gateway_smtp.hostname, gateway_smtp.port)) as sock:
+            replies = sock.makefile("rb")
+            replies.readline()
+            for line in (b"EHLO x", b"MAIL FROM:<anne@customer.example>", b"RCPT TO:<support@example.com>", b"DATA"):
+                sock.sendall(line + b"\r\n")
+                while replies.readline()[3:4] == b"-":
+                    pass
+            sock.sendall(make_mail() + b"\r\n.\r\n")
+            assert entered.wait(5)
+            replies.close()
+        time.sleep(0.3)  # aiosmtpd sees the hang-up and cancels that session's wait for the commit.
+        release.set()
+        with smtplib.SMTP(gateway_smtp.hostname, gateway_smtp.port, timeout=10) as client:
+            client.ehlo()
+            client.mail("bob@customer.example")
+            client.rcpt("support@example.com")
+            code, _ = client.data(make_mail(sender="bob@customer.example", message_id="<b@customer.example>"))
+    assert code == 250
+    with store.reading() as tx:  # The one who hung up was stored all the same.
+        assert len(tx.exec(select(RawMessage.id)).all()) == 2
