@@ -26,7 +26,7 @@ def _codec(label: str | None) -> str | None:
     label = _ALIASES.get(label, label)
     try:
         return codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a label with a NUL in it.
         return None
 
 

@@ -114,6 +114,12 @@ class _Body:
         ctype = part.get_content_type()
         self.part_types.append(ctype)
         self.defects.extend(type(d).__name__ for d in part.defects)
+        try:
+            self._read(part, ctype, depth)
+        except Exception as exc:  # The stdlib raises on some broken parameters (a NUL or 8-bit byte in a charset).
+            self.defects.append(f"UnreadablePart: {type(exc).__name__}")
+
+    def _read(self, part: MimePart, ctype: str, depth: int) -> None:
         payload = part.get_payload()
         if part.is_multipart() and isinstance(payload, list) and depth < 50:
             for sub in payload:

@@ -34,6 +34,17 @@ def test_parse_never_raises_on_any_file_in_the_public_corpora():
     assert failures == []
 
 
+BROKEN_CHARSET = (b"From: Anne <anne@customer.example>\r\nTo: support@example.com\r\nSubject: Printer offline\r\n"
+                  b"Message-ID: <req-1@customer.example>\r\nContent-Type: text/plain; charset=\"%s\"\r\n\r\n"
+                  b"h\xe9llo\r\n")
+
+
+@pytest.mark.parametrize("charset", [b"utf-8\x00", b"iso-8859-\xb51"], ids=["nul", "8-bit byte"])
+def test_parse_reads_a_part_whose_charset_parameter_is_broken_and_flags_it(charset):
+    msg = parse(BROKEN_CHARSET.replace(b"%s", charset))
+    assert (msg.from_address, msg.subject) == ("anne@customer.example", "Printer offline") and msg.defects
+
+
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_parse_reads_sender_subject_and_text_of_every_sample(sample):
     msg = parse(load_raw(sample))

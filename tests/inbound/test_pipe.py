@@ -9,8 +9,9 @@ import sys
 import pytest
 from sqlmodel import select
 
-from gateway.models import RawMessage
-from tests.helpers import make_mail
+from gateway.models import RawMessage, RawState
+from tests.helpers import make_mail, run_until_idle
+from tests.test_message import BROKEN_CHARSET
 
 pytestmark = pytest.mark.integration
 
@@ -57,3 +58,13 @@ def test_inject_exits_75_on_a_bad_config_so_the_mta_keeps_the_mail(database_url,
     bad.write_text("[smtp]\nport = 'x'\n")
     done = inject(database_url, make_mail(), "--config", str(bad))
     assert done.returncode == 75 and b"[smtp] port" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_inject_stores_mail_with_a_broken_charset_and_it_is_processed_not_quarantined(database_url, store, processor):
+    raw = BROKEN_CHARSET.replace(b"%s", b"utf-8\x00")
+    done = inject(database_url, raw, "--from", "anne@customer.example", "--to", "support@example.com")
+    assert done.returncode == 0, done.stderr
+    run_until_idle(processor.run_once)
+    with store.reading() as tx:
+        [row] = tx.exec(select(RawMessage)).all()
+    assert row.state == RawState.PROCESSED, row.reason
