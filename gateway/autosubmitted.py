@@ -20,6 +20,9 @@ class MachineKind(StrEnum):
 class Verdict:
     kind: MachineKind
     reason: str
+    # Proof, not a guess: a report part, a mail system's sender, Auto-Submitted: auto-replied or a null return
+    # path (RFC 3834 forbids answering it). No allow-list entry makes such mail a person's.
+    hard: bool = False
 
 
 _BOUNCE_LOCALS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mail-delivery-subsystem",
@@ -56,7 +59,7 @@ def is_machine_address(address: str) -> bool:
     return local in _BOUNCE_LOCALS or bool(_NOREPLY_LOCALS.match(local) or _LIST_LOCALS.match(local))
 
 
-def _bounce(msg: ParsedMessage) -> str | None:
+def _proven_bounce(msg: ParsedMessage) -> str | None:
     if "message/delivery-status" in msg.part_types or "message/global-delivery-status" in msg.part_types:
         return "delivery-status report"
     if msg.has_header("x-failed-recipients"):
@@ -64,6 +67,10 @@ def _bounce(msg: ParsedMessage) -> str | None:
     if _local(msg.from_address) in _BOUNCE_LOCALS or "mailer-daemon" in msg.from_name.lower() or (
             not msg.from_address and "mailer-daemon" in msg.header("from").lower()):
         return f"sender {msg.from_address or msg.from_name or msg.header('from')}"
+    return None
+
+
+def _bounce(msg: ParsedMessage) -> str | None:
     if _BOUNCE_SUBJECT.search(msg.subject):
         return "bounce subject"
     if _NOREPLY_LOCALS.match(_local(msg.from_address)) and _BOUNCE_TEXT.search(msg.text[:4000]):
@@ -111,20 +118,32 @@ def _bulk(msg: ParsedMessage) -> str | None:
 
 def machine_verdict(msg: ParsedMessage, envelope_from: str | None) -> Verdict | None:
     """Why this mail was written by a machine, or None for a person; strongest evidence first."""
-    if ("message/feedback-report" in msg.part_types or _local(msg.from_address) == "abuse"
-            or _COMPLAINT_SUBJECT.match(msg.subject)):
+    null_sender = envelope_from == "" or msg.header("return-path").strip() in {"<>", ""} and msg.has_header(
+        "return-path")
+    verdict = _verdict(msg, null_sender)
+    if verdict is not None and null_sender and not verdict.hard:
+        return Verdict(verdict.kind, f"{verdict.reason}, null envelope sender", hard=True)
+    return verdict
+
+
+def _verdict(msg: ParsedMessage, null_sender: bool) -> Verdict | None:
+    if "message/feedback-report" in msg.part_types:
+        return Verdict(MachineKind.FEEDBACK, "feedback report", hard=True)
+    if _local(msg.from_address) == "abuse" or _COMPLAINT_SUBJECT.match(msg.subject):
         return Verdict(MachineKind.FEEDBACK, "feedback report")
-    explicit_no = msg.header("auto-submitted").strip().lower() == "no"
+    auto_submitted = msg.header("auto-submitted").strip().lower()
+    explicit_no = auto_submitted == "no"
+    if (reason := _proven_bounce(msg)) is not None:
+        return Verdict(MachineKind.BOUNCE, reason, hard=True)
     if (reason := _bounce(msg)) is not None:
         return Verdict(MachineKind.BOUNCE, reason)
     if "message/disposition-notification" in msg.part_types:
-        return Verdict(MachineKind.AUTO_REPLY, "read receipt")
+        return Verdict(MachineKind.AUTO_REPLY, "read receipt", hard=True)
     if (reason := _auto_reply(msg, explicit_no)) is not None:
-        return Verdict(MachineKind.AUTO_REPLY, reason)
+        # An auto-responder's own word; a ticketing tool's "auto-generated" is what the allow-list is for.
+        return Verdict(MachineKind.AUTO_REPLY, reason, hard=auto_submitted.startswith("auto-replied"))
     if (reason := _bulk(msg)) is not None:
         return Verdict(MachineKind.BULK, reason)
-    null_sender = envelope_from == "" or msg.header("return-path").strip() in {"<>", ""} and msg.has_header(
-        "return-path")
     if null_sender:
-        return Verdict(MachineKind.BOUNCE, "null envelope sender")
+        return Verdict(MachineKind.BOUNCE, "null envelope sender", hard=True)
     return None

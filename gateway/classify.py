@@ -83,10 +83,11 @@ def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str,
     # [classify] forms, and the visitor it writes for is in Reply-To.
     if listed(address, settings.classify.forms) and (visitor := reply_to_person(msg, settings)) is not None:
         return Sender(SenderKind.CUSTOMER, visitor[1], visitor[0], channel, f"contact form {address}")
-    if listed(address, settings.classify.allow):
-        return sender(SenderKind.AGENT if address in agents else SenderKind.CUSTOMER, "allow-listed")
-    # Machine signals win even over the roster: an agent's out-of-office reply must never be relayed.
+    # Machine signals win even over the roster: an agent's out-of-office reply must never be relayed. The
+    # allow-list speaks for customers only, and only against signals that may be wrong.
     verdict = machine_verdict(msg, envelope_from)
+    if listed(address, settings.classify.allow) and address not in agents and (verdict is None or not verdict.hard):
+        return sender(SenderKind.CUSTOMER, "allow-listed")
     if verdict is not None:
         return sender(SenderKind(verdict.kind.value), verdict.reason)
     return sender(SenderKind.AGENT if address in agents else SenderKind.CUSTOMER)

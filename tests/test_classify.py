@@ -158,6 +158,35 @@ def test_classify_marks_our_own_message_id_coming_back_as_own():
     assert classify_mail(parse(raw)).kind is SenderKind.OWN
 
 
+ALLOW_EXAMPLE = replace(SETTINGS, classify={"allow": ("@customer.example", "@example.com")})
+
+
+def test_the_allow_list_overrides_a_ticketing_tools_auto_generated_mail():
+    tool = parse(make_mail(Auto_Submitted="auto-generated", Precedence="bulk"))
+    assert classify_mail(tool).is_machine
+    assert classify_mail(tool, "anne@customer.example", settings=ALLOW_EXAMPLE).kind is SenderKind.CUSTOMER
+
+
+@pytest.mark.parametrize(("envelope", "headers"), [
+    ("", {}),  # a null return path: RFC 3834 forbids answering it
+    ("anne@customer.example", {"Auto_Submitted": "auto-replied"}),
+    ("anne@customer.example", {"Subject": "Out of office", "Precedence": "bulk", "Return_Path": "<>"}),
+    ("anne@customer.example", {"X_Failed_Recipients": "bob@x.example"}),
+], ids=["null sender", "auto-replied", "soft signals and Return-Path <>", "X-Failed-Recipients"])
+def test_no_allow_list_entry_makes_proven_machine_mail_a_persons(envelope, headers):
+    subject = headers.pop("Subject", "Printer offline")
+    msg = parse(make_mail(subject=subject, **headers))
+    assert classify_mail(msg, envelope, settings=ALLOW_EXAMPLE).is_machine
+
+
+def test_an_allow_listed_agents_out_of_office_stays_machine_mail():
+    ooo = parse(make_mail(sender="Tom Berg <tom@example.com>", subject="Automatic reply: Printer offline",
+                          Auto_Submitted="auto-replied"))
+    assert classify_mail(ooo, "", settings=ALLOW_EXAMPLE).kind is SenderKind.AUTO_REPLY
+    reply = parse(make_mail(sender="Tom Berg <tom@example.com>", subject="Re: Printer offline"))
+    assert classify_mail(reply, "tom@example.com", settings=ALLOW_EXAMPLE).kind is SenderKind.AGENT
+
+
 FORMS = replace(SETTINGS, classify={"forms": ("wordpress@shop.example", "@forms.example")})
 
 

@@ -78,6 +78,13 @@ def test_a_contact_forms_mail_over_smtp_opens_a_conversation_with_its_visitor_wh
     assert [m.conversation_id for m in messages(store) if m.direction == "in"] == [conversation.id] * 2
 
 
+def test_an_allow_listed_customers_out_of_office_with_a_null_sender_gets_no_acknowledgement(store, settings, clock):
+    allowed = Processor(Runtime(store, replace(settings, classify={"allow": ("@customer.example",)}), SECRET, clock))
+    ooo = make_mail(subject="Out of office: Printer offline", Auto_Submitted="auto-replied")
+    deliver(allowed, ooo, mail_from="")
+    assert outbox_items(store) == [] and [m.kind for m in messages(store)] == ["auto_reply"]
+
+
 def test_a_batch_is_one_transaction_while_no_other_writer_waits(processor, store, monkeypatch):
     def store_mails(numbers: range) -> None:
         for i in numbers:
