@@ -157,6 +157,12 @@ def reply(ref: RefArgument,
     Example: gateway conversations reply K7Q2M9XA --file answer.txt --as alice
     """
     text, html = _read(file)
+    # By mail these lines are commands (#note keeps the whole mail internal); here they would reach the customer.
+    commands = parse_commands(text)
+    if commands.commands or commands.errors:
+        first = next(line.strip() for line in text.splitlines() if line.strip())
+        fail(f"the answer starts with the command line {first!r}, which the customer would read; this command only "
+             "sends answers (use `gateway conversations note|close|tag|assign`), so remove it", code=2)
     with _changing(config) as (tx, rt):
         conversation = find_conversation(tx, ref, for_change=True)
         agent = _agent(tx, as_) if as_ else next((a for a in load_roster(tx) if a.id == conversation.assignee_id), None)

@@ -171,6 +171,18 @@ def test_a_reply_is_refused_when_the_mail_rule_would_refuse_it(env, ref, store, 
         "error: cannot read /nope: No such file or directory")
 
 
+@pytest.mark.parametrize("answer", ["#note\nInternal: a reseller, give code STAFF20\n", "\n#close\nGlad it works.\n",
+                                    "#clsoe\nGlad it works.\n", "<p>#note</p><p>Internal only</p>"],
+                         ids=["note", "close after a blank line", "a mistyped command", "html"])
+def test_a_reply_that_starts_with_mail_commands_is_refused_so_they_never_reach_the_customer(
+        env, ref, store, tmp_path, answer):
+    path = tmp_path / ("answer.html" if answer.startswith("<") else "answer.txt")
+    path.write_text(answer)
+    refused = gateway(env, "conversations", "reply", ref, "-f", str(path), "--as", "bob", code=2)
+    assert refused.startswith("error: the answer starts with the command line '#") and "note|close" in refused
+    assert not [item for item in outbox_items(store) if item.kind == "agent_reply"]
+
+
 def test_split_moves_a_message_and_what_follows_and_tells_the_customer_nothing(env, ref, processor, store):
     deliver(processor, make_mail(subject="Re: Printer offline", message_id="<req-2@customer.example>",
                                  body="Also, my invoice is wrong.\n", In_Reply_To="<req-1@customer.example>"))
