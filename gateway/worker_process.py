@@ -91,6 +91,13 @@ def main() -> None:
     wake, stop = threading.Event(), threading.Event()
     threading.Thread(target=_listen, args=(commands, wake, stop), name="daemon-pipe", daemon=True).start()
     run_workers(settings, secret, wake, stop, os.getppid())
+    # Everything is stopped and written; the pipe's reader thread may still be blocked on stdin, and letting the
+    # interpreter finalize under it aborts with "could not acquire lock for <stdin>" (a SIGTERM to the whole
+    # process group, as systemd sends, makes us stop before the daemon closes the pipe).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

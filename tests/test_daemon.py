@@ -38,8 +38,9 @@ class Daemon:
 
     def start(self) -> None:
         with self.log.open("ab") as log:
+            # A process group of its own, as under systemd: `signal_group` reaches the worker process too.
             self.process = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT)
+                                            stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -52,6 +53,12 @@ class Daemon:
     def signal(self, sig: int) -> int:
         assert self.process is not None
         self.process.send_signal(sig)
+        return self.process.wait(timeout=30)
+
+    def signal_group(self, sig: int) -> int:
+        """Signal every process of the daemon, as `systemctl stop` does (KillMode=control-group)."""
+        assert self.process is not None
+        os.killpg(self.process.pid, sig)
         return self.process.wait(timeout=30)
 
 
@@ -80,6 +87,18 @@ def test_serve_answers_mail_and_stops_cleanly_on_sigterm(database_url, store, re
     log = daemon.log.read_text()
     assert "acknowledgement queued" in log and log.rstrip().endswith("stopped")
     assert "Traceback" not in log
+
+
+def test_serve_stops_cleanly_when_systemd_signals_its_whole_process_group(database_url, store, relay_sink, tmp_path):
+    daemon = Daemon(database_url, relay_sink.port, tmp_path / "daemon.log")
+    daemon.start()
+    with smtplib.SMTP("127.0.0.1", daemon.port) as client:
+        client.sendmail("anne@customer.example", ["support@example.com"], make_mail())
+    wait_for(lambda: len(relay_sink.handler.received) == 1)
+    assert daemon.signal_group(signal.SIGTERM) == 0
+    time.sleep(0.5)  # The worker process ends on its own; its last words reach the log after the daemon's.
+    log = daemon.log.read_text()
+    assert log.rstrip().endswith("stopped") and "Fatal Python error" not in log and "Traceback" not in log
 
 
 def test_after_sigkill_every_accepted_message_is_kept_and_acknowledged_exactly_once(
