@@ -92,8 +92,12 @@ class MailboxReader:
     @staticmethod
     def _sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
         found = client.fetch(uids, ["RFC822.SIZE"])
-        # A message expunged meanwhile has no answer: it is simply gone, there is nothing to import.
-        return {uid: int(found[uid].get(b"RFC822.SIZE", 0)) for uid in uids if uid in found}
+        missing = [uid for uid in uids if uid not in found]
+        # A message expunged meanwhile is simply gone. One still there that the server left out of its answer
+        # stays in the batch (size unknown): skipped, it would be flagged, moved or deleted as if stored.
+        present = set(client.search(["UID", ",".join(map(str, missing))])) if missing else set()
+        return {uid: int(found[uid].get(b"RFC822.SIZE", 0)) if uid in found else 0 for uid in uids
+                if uid in found or uid in present}
 
     def _fetch(self, client: IMAPClient, uids: list[int]) -> dict[int, bytes]:
         """BODY.PEEK[]: reading must not set \\Seen, so nothing looks handled before it is stored."""

@@ -284,3 +284,20 @@ def test_a_big_folder_is_read_a_chunk_and_a_batch_at_a_time(dovecot, tls_files, 
     assert read(reader) == 7
     assert [r.raw for r in raws(store)] == mails
     assert state(store, reader.box).last_uid == 7
+
+
+def test_a_message_left_out_of_the_size_answer_is_still_imported_before_it_is_deleted(
+        dovecot, tls_files, store, clock, monkeypatch):
+    put(dovecot, *three_mails())
+    real = IMAPClient.fetch
+
+    def hiccup(self, messages, data, modifiers=None):  # type: ignore[no-untyped-def]
+        found = real(self, messages, data, modifiers)
+        if data == ["RFC822.SIZE"]:
+            found.pop(2, None)  # The server's answer leaves UID 2 out, though it is there.
+        return found
+
+    monkeypatch.setattr(IMAPClient, "fetch", hiccup)
+    reader = MailboxReader(mailbox(dovecot, tls_files, after="delete"), ImapSettings(), store, clock)
+    assert read(reader) == 3
+    assert len(raws(store)) == 3 and folder_state(dovecot) == {}
