@@ -54,6 +54,12 @@ def _open(row: Incident, now: datetime) -> OpenIncident:
 def incident_views(incidents: Iterable[OpenIncident],
                    format_until: Callable[[datetime], str] = utc_until) -> tuple[IncidentView, ...]:
     """What the auto-reply template sees for each incident, end times phrased by `format_until`."""
-    return tuple(IncidentView(title=i.title, kind=str(i.kind), detail=i.detail,
+    return tuple(IncidentView(title=i.title.strip().rstrip("."), kind=str(i.kind), detail=sentence(i.detail),
                               until=format_until(i.until) if i.until is not None else "")
                  for i in incidents)
+
+
+def sentence(text: str) -> str:
+    """The text as a sentence: the templates put the next one right after it ("Our provider is slow We're…")."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?…)\"'»”。" else f"{text}."

@@ -22,8 +22,19 @@ def incident(title: str, kind: IncidentKind = IncidentKind.OUTAGE, until: dateti
 
 def test_views_carry_title_kind_and_detail_and_phrase_the_end_in_utc_by_default() -> None:
     views = incident_views([incident("Mail delivery delays", until=NOW + timedelta(hours=3), detail="Outlook only")])
-    assert views == (IncidentView(title="Mail delivery delays", kind="outage", detail="Outlook only",
+    assert views == (IncidentView(title="Mail delivery delays", kind="outage", detail="Outlook only.",
                                   until="Tue 24 Nov 18:00 UTC"),)
+
+
+@pytest.mark.parametrize(("title", "detail", "shown"), [
+    ("Slow mail.", "Our provider is slow", ("Slow mail", "Our provider is slow.")),
+    ("Slow mail", "Our provider is slow!  ", ("Slow mail", "Our provider is slow!")),
+    ("Slow mail", "See status.example.com (updated hourly)", ("Slow mail", "See status.example.com (updated hourly)")),
+    ("Slow mail", "", ("Slow mail", "")),
+], ids=["no full stop", "its own punctuation", "a closing bracket", "no detail"])
+def test_a_detail_reads_as_a_sentence_and_a_title_takes_no_second_full_stop(title, detail, shown) -> None:
+    [view] = incident_views([incident(title, detail=detail)])
+    assert (view.title, view.detail) == shown
 
 
 def test_an_unknown_end_is_an_empty_string_not_a_made_up_time() -> None:
