@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from importlib.metadata import version
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -58,9 +59,24 @@ class OneLineErrors(TyperGroup):
 
 
 app = typer.Typer(cls=OneLineErrors, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="An email-native support gateway. Start with `gateway init`, then `gateway serve`.\n\n"
                        "Example: gateway conversations list --status open\n\n"
                        "Shell completion: gateway --install-completion (bash, zsh, fish), then open a new shell.")
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"gateway {version('support-gateway')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(_: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False) -> None:
+    pass
+
+
 lifecycle.register(app)
 export.register(app)
 importing.register(app)

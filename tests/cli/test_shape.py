@@ -173,6 +173,17 @@ def test_no_arguments_prints_the_help_and_exit_2():
     assert result.exit_code == 2 and "conversations" in result.output and "Example:" in result.output
 
 
+@pytest.mark.parametrize("args", [["-h"], ["conversations", "-h"], ["conversations", "list", "-h"]])
+def test_dash_h_is_help_as_in_git_and_systemctl(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and f"Usage: root {' '.join(args[:-1])}".strip() in result.output
+
+
+def test_version_prints_the_installed_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and re.fullmatch(r"gateway \d+\.\d+\.\d+\S*\n", result.output)
+
+
 @pytest.mark.integration
 def test_shell_completion_completes_nouns_verbs_options_and_open_refs(env, processor, store):
     deliver(processor, make_mail())
