@@ -10,6 +10,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, event, text
@@ -178,6 +179,11 @@ class Store:
     @classmethod
     def for_settings(cls, settings: Settings) -> Store:
         return cls(settings.database.url, settings.storage)
+
+    def not_created(self) -> Path | None:
+        """The SQLite file this store would create on first use, while it does not exist; None otherwise."""
+        path = self.engine.url.database if self.is_sqlite else None
+        return Path(path).resolve() if path and path != ":memory:" and not Path(path).exists() else None
 
     def raw_of(self, data: bytes, spool: str) -> bytes:
         """A stored message's bytes: its row's, or its file's ([storage] raw = "files")."""

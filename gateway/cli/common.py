@@ -49,10 +49,18 @@ def settings_from(given: Path | None) -> Settings:
         fail(str(exc))
 
 
-def open_store(settings: Settings) -> Store:
-    """The store, migrated; a database that cannot be opened is one line, not a traceback."""
+NO_DATABASE_FIX = ("run `gateway init` first, or give the config of an existing one (--config, GATEWAY_CONFIG or "
+                   "GATEWAY_DATABASE_URL)")
+
+
+def open_store(settings: Settings, create: bool = False) -> Store:
+    """The store, migrated; a database that cannot be opened, or is not there yet, is one line, not a traceback."""
     try:
         store = Store.for_settings(settings)
+        # Only `init` (create=True) and `serve` make one: an admin in the wrong folder must not get "no
+        # conversations" and a stray empty database.
+        if not create and (missing := store.not_created()) is not None:
+            fail(f"there is no database at {missing}; {NO_DATABASE_FIX}")
         migrate(store)
     except (SQLAlchemyError, ArgumentError, OSError) as exc:
         fail(f"cannot open the database {settings.database.url}: {str(exc).splitlines()[0]}; "

@@ -20,11 +20,13 @@ from gateway.health.smtp_listen import check_smtp_listen
 from gateway.health.storage import check_storage
 from gateway.health.surveys import check_survey_links
 from gateway.health.templates import check_saved_replies, check_templates
+from gateway.store import Store
 
 # The order they print in: the config loaded (or settings_from already failed in one line), then the store.
 CHECKS: tuple[Check, ...] = (check_config, check_database, check_disk, check_storage, check_smtp_listen, check_relay,
                              check_imap, check_dkim, check_templates, check_saved_replies,
                              check_survey_links, check_contact_forms)
+READ_THE_STORE = (check_storage, check_imap, check_templates, check_saved_replies, check_contact_forms)
 
 
 def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
@@ -33,7 +35,9 @@ def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
     Example: gateway doctor --config /etc/gateway/gateway.toml
     """
     settings = settings_from(config)
-    findings = run_checks(settings, CHECKS)
+    # Reading a database that is not there would create it, empty: the database check says so instead.
+    missing = Store.for_settings(settings).not_created() is not None
+    findings = run_checks(settings, [c for c in CHECKS if not (missing and c in READ_THE_STORE)])
     out = console()
     for finding in findings:
         if json_:

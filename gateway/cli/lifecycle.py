@@ -34,7 +34,7 @@ def init(config: Annotated[Path, typer.Option("--config", "-c", help="Where to w
     config.parent.mkdir(parents=True, exist_ok=True)  # As `git init` makes its folder: /etc/gateway may be new.
     config.write_text(DEFAULT_CONFIG_TEXT)
     settings = load_config(config)
-    open_store(settings).dispose()
+    open_store(settings, create=True).dispose()
     typer.echo(f"wrote {config} and created the database ({settings.database.url})")
     typer.echo(f"next: set [mail] domain and addresses in {config}, then: gateway serve --config {config}")
 

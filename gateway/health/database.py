@@ -16,6 +16,10 @@ from gateway.store import Store
 def check_database(settings: Settings) -> Iterator[Finding]:
     """The database answers and has every migration applied."""
     store = Store.for_settings(settings)
+    if (missing := store.not_created()) is not None:
+        yield Finding("database", False, f"there is no database at {missing} (the checks that read it are skipped)",
+                      "run `gateway init` first, or give the config of an existing one (--config or GATEWAY_CONFIG)")
+        return
     try:
         with store.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()

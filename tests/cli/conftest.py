@@ -8,7 +8,7 @@ from tests.conftest import SECRET
 
 
 @pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
+def env(database_url, store, monkeypatch) -> dict[str, str]:  # store: the database `gateway init` made
     """The variables a command needs to use this test's store, with the settings fixture's addresses and secret."""
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
     return {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_MAIL_SECRET": SECRET,

@@ -173,6 +173,27 @@ def test_no_arguments_prints_the_help_and_exit_2():
     assert result.exit_code == 2 and "conversations" in result.output and "Example:" in result.output
 
 
+@pytest.mark.parametrize("args", [["agents", "list"], ["conversations", "list"], ["report"]])
+def test_a_command_before_init_says_so_and_creates_no_database(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and list(tmp_path.iterdir()) == []
+    assert result.output.startswith(f"error: there is no database at {tmp_path / 'gateway.db'}; run `gateway init`")
+
+
+def test_doctor_before_init_says_there_is_no_database_and_creates_none(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
+    result = runner.invoke(app, ["doctor", "--json"])
+    findings = {f["check"]: f for f in map(json.loads, result.output.splitlines())}
+    assert result.exit_code == 1 and list(tmp_path.iterdir()) == []
+    assert "there is no database at" in findings["database"]["detail"] and "gateway init" in findings["database"]["fix"]
+    assert "storage" not in findings and "templates" not in findings
+
+
 @pytest.mark.parametrize("args", [["-h"], ["conversations", "-h"], ["conversations", "list", "-h"]])
 def test_dash_h_is_help_as_in_git_and_systemctl(args):
     result = runner.invoke(app, args)

@@ -19,7 +19,7 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
+def env(database_url, store, monkeypatch) -> dict[str, str]:  # store: the database `gateway init` made
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
     return {"GATEWAY_DATABASE_URL": database_url, "COLUMNS": "160"}
 

@@ -23,7 +23,7 @@ SUBJECT = "{{ reply_subject }} [#{{ ref }}]"
 
 
 @pytest.fixture
-def env(database_url, monkeypatch) -> dict[str, str]:
+def env(database_url, store, monkeypatch) -> dict[str, str]:  # store: the database `gateway init` made
     monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
     monkeypatch.delenv("VISUAL", raising=False)
     return {"GATEWAY_DATABASE_URL": database_url}
