@@ -31,3 +31,9 @@ def check_config(settings: Settings) -> Iterator[Finding]:
     if not settings.mail.admins:
         yield Finding("config", True, "[mail] admins is empty: nobody is told when automatic mail to a looping "
                       "address stops", "set [mail] admins = [\"ops@your-domain\"]", warning=True)
+    if not settings.authentication.authserv_id:
+        yield Finding("config", True, "[authentication] authserv_id is empty: an agent's reply is trusted on its From "
+                      "header and reply address alone, so whoever learns an agent's reply address can answer "
+                      "customers in that agent's name",
+                      "set it to the authserv-id your MTA writes in Authentication-Results (often its host name), "
+                      "so a reply that fails DMARC is quarantined", warning=True)

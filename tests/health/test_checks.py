@@ -28,13 +28,15 @@ def lines(findings) -> list[tuple[str, str]]:
 def test_config_warns_about_example_values_and_a_weak_secret():
     found = lines(check_config(replace(Settings(), mail={"secret": "secret"})))
     assert found[0][0] == "ok" and found[0][1].startswith("loaded")
-    assert [level for level, _ in found[1:]] == ["warn", "warn", "warn"]
+    assert [level for level, _ in found[1:]] == ["warn", "warn", "warn", "warn"]
     assert "example.com" in found[1][1] and "well-known word" in found[2][1] and "admins" in found[3][1]
+    assert "authserv_id is empty" in found[4][1] and "in that agent's name" in found[4][1]
 
 
 def test_a_real_looking_config_has_no_warnings():
     settings = replace(Settings(), mail={"domain": "acme.test", "addresses": ("help@acme.test",),
-                                         "admins": ("ops@acme.test",), "secret": "x" * 40})
+                                         "admins": ("ops@acme.test",), "secret": "x" * 40},
+                       authentication={"authserv_id": "mx.acme.test"})
     assert [level for level, _ in lines(check_config(settings))] == ["ok"]
 
 
