@@ -12,7 +12,7 @@ from gateway.cli.common import ConfigOption, JsonOption, fail, open_store, setti
 from gateway.cli.output import table
 from gateway.clock import utc_now
 from gateway.config import is_plain_address
-from gateway.models import Agent, Conversation
+from gateway.models import Agent, Conversation, Status
 
 app = typer.Typer(no_args_is_help=True, help="Manage the agents who answer customers from their own mail client.\n\n"
                                             "Example: gateway agents add alice@example.com --name Alice")
@@ -78,7 +78,11 @@ def remove(address: AddressArgument, config: ConfigOption = None) -> None:
         agent = tx.exec(select(Agent).where(Agent.address == address, Agent.active)).first()
         if agent is None:
             fail(f"no agent {address}; `gateway agents list` shows them")
-        for conversation in tx.exec(select(Conversation).where(Conversation.assignee_id == agent.id)).all():
+        assigned = tx.exec(select(Conversation).where(Conversation.assignee_id == agent.id)).all()
+        for conversation in assigned:
             conversation.assignee_id = None
         agent.active = False
-    typer.echo(f"removed agent {address}")
+    open_ones = [c.ref for c in assigned if c.status != Status.RESOLVED]
+    typer.echo(f"removed agent {address}" + (f"; {len(open_ones)} open conversation{'s' if len(open_ones) != 1 else ''}"
+                                            f" assigned to them now to nobody: {', '.join(open_ones)}"
+                                            if open_ones else ""))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.models import Agent, Conversation
+from tests.helpers import deliver, make_mail
 
 runner = CliRunner()
 
@@ -55,3 +58,21 @@ def test_bad_arguments_get_one_line_saying_what_is_wrong(env, args, message) -> 
     assert result.exit_code in (1, 2)
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_removing_an_agent_names_the_open_conversations_left_to_nobody(env, processor, store) -> None:
+    runner.invoke(app, ["agents", "add", "bob@example.com"], env=env)
+    refs = []
+    for n in (1, 2, 3):
+        deliver(processor, make_mail(sender=f"C{n} <c{n}@customer.example>", message_id=f"<q{n}@x>"))
+    with store.transaction() as tx:
+        bob = tx.exec(select(Agent)).one()
+        for conversation, status in zip(tx.exec(select(Conversation).order_by(col(Conversation.id))).all(),
+                                        ("open", "pending", "resolved")):
+            conversation.assignee_id, conversation.status = bob.id, status
+            refs.append(conversation.ref)
+    removed = runner.invoke(app, ["agents", "remove", "bob@example.com"], env=env)
+    assert removed.output == (f"removed agent bob@example.com; 2 open conversations assigned to them now to "
+                              f"nobody: {refs[0]}, {refs[1]}\n")
+    with store.reading() as tx:
+        assert all(c.assignee_id is None for c in tx.exec(select(Conversation)).all())
