@@ -77,12 +77,18 @@ def all_sent(store) -> bool:
     return not left and not unsent
 
 
-def test_serve_answers_mail_and_stops_cleanly_on_sigterm(database_url, store, relay_sink, tmp_path):
+def answering_daemon(database_url: str, relay_sink, tmp_path: Path) -> Daemon:  # type: ignore[no-untyped-def]
+    """A running daemon that has answered one customer's mail through the relay."""
     daemon = Daemon(database_url, relay_sink.port, tmp_path / "daemon.log")
     daemon.start()
     with smtplib.SMTP("127.0.0.1", daemon.port) as client:
         client.sendmail("anne@customer.example", ["support@example.com"], make_mail())
     wait_for(lambda: len(relay_sink.handler.received) == 1)
+    return daemon
+
+
+def test_serve_answers_mail_and_stops_cleanly_on_sigterm(database_url, store, relay_sink, tmp_path):
+    daemon = answering_daemon(database_url, relay_sink, tmp_path)
     assert daemon.signal(signal.SIGTERM) == 0
     log = daemon.log.read_text()
     assert "acknowledgement queued" in log and log.rstrip().endswith("stopped")
@@ -90,11 +96,7 @@ def test_serve_answers_mail_and_stops_cleanly_on_sigterm(database_url, store, re
 
 
 def test_serve_stops_cleanly_when_systemd_signals_its_whole_process_group(database_url, store, relay_sink, tmp_path):
-    daemon = Daemon(database_url, relay_sink.port, tmp_path / "daemon.log")
-    daemon.start()
-    with smtplib.SMTP("127.0.0.1", daemon.port) as client:
-        client.sendmail("anne@customer.example", ["support@example.com"], make_mail())
-    wait_for(lambda: len(relay_sink.handler.received) == 1)
+    daemon = answering_daemon(database_url, relay_sink, tmp_path)
     assert daemon.signal_group(signal.SIGTERM) == 0
     time.sleep(0.5)  # The worker process ends on its own; its last words reach the log after the daemon's.
     log = daemon.log.read_text()
