@@ -17,6 +17,7 @@ from gateway.clock import utc_now
 from gateway.config import Settings, load_config
 from gateway.errors import ConfigError
 from gateway.reports.window import option_moment
+from gateway.health.database import NO_DATABASE_FIX
 from gateway.schema import migrate
 from gateway.runtime import Runtime
 from gateway.store import Store
@@ -47,10 +48,6 @@ def settings_from(given: Path | None) -> Settings:
         return load_config(config_path(given))
     except ConfigError as exc:
         fail(str(exc))
-
-
-NO_DATABASE_FIX = ("run `gateway init` first, or give the config of an existing one (--config, GATEWAY_CONFIG or "
-                   "GATEWAY_DATABASE_URL)")
 
 
 def open_store(settings: Settings, create: bool = False) -> Store:

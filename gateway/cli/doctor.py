@@ -36,7 +36,9 @@ def doctor(config: ConfigOption = None, json_: JsonOption = False) -> None:
     """
     settings = settings_from(config)
     # Reading a database that is not there would create it, empty: the database check says so instead.
-    missing = Store.for_settings(settings).not_created() is not None
+    store = Store.for_settings(settings)
+    missing = store.not_created() is not None
+    store.dispose()
     findings = run_checks(settings, [c for c in CHECKS if not (missing and c in READ_THE_STORE)])
     out = console()
     for finding in findings:

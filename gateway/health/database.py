@@ -13,12 +13,16 @@ from gateway.schema import head_revision
 from gateway.store import Store
 
 
+NO_DATABASE_FIX = ("run `gateway init` first, or give the config of an existing one (--config, GATEWAY_CONFIG or "
+                   "GATEWAY_DATABASE_URL)")
+
+
 def check_database(settings: Settings) -> Iterator[Finding]:
     """The database answers and has every migration applied."""
     store = Store.for_settings(settings)
     if (missing := store.not_created()) is not None:
         yield Finding("database", False, f"there is no database at {missing} (the checks that read it are skipped)",
-                      "run `gateway init` first, or give the config of an existing one (--config or GATEWAY_CONFIG)")
+                      NO_DATABASE_FIX)
         return
     try:
         with store.engine.connect() as conn:
