@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
 
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.integration
 class Daemon:
     """One `python -m gateway serve` process with its log in a file."""
 
+    started: list[Daemon] = []  # Killed after each test, so a failed one leaves nothing holding the database.
+
     def __init__(self, database_url: str, relay_port: int, log: Path) -> None:
         self.port, self.web_port = free_port(), free_port()
         self.env = {**os.environ, "GATEWAY_DATABASE_URL": database_url, "GATEWAY_SMTP_PORT": str(self.port),
@@ -37,17 +40,24 @@ class Daemon:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            # A process group of its own, as under systemd: `signal_group` reaches the worker process too.
-            self.process = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                smtplib.SMTP("127.0.0.1", self.port, timeout=1).quit()
-                return
-            except OSError:
-                time.sleep(0.05)
+        for _ in range(3):
+            with self.log.open("ab") as log:
+                # A process group of its own, as under systemd: `signal_group` reaches the worker process too.
+                self.process = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+            Daemon.started.append(self)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and self.process.poll() is None:
+                try:
+                    smtplib.SMTP("127.0.0.1", self.port, timeout=1).quit()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            if "address already in use" not in self.log.read_text():
+                break
+            # A port free when picked was taken meanwhile (by another process's outgoing connection): pick again.
+            self.port, self.web_port = free_port(), free_port()
+            self.env.update(GATEWAY_SMTP_PORT=str(self.port), GATEWAY_WEB_PORT=str(self.web_port))
         raise AssertionError(f"daemon did not listen: {self.log.read_text()[-2000:]}")
 
     def signal(self, sig: int) -> int:
@@ -60,6 +70,16 @@ class Daemon:
         assert self.process is not None
         os.killpg(self.process.pid, sig)
         return self.process.wait(timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def stop_leftover_daemons() -> Iterator[None]:
+    yield
+    for daemon in Daemon.started:
+        if daemon.process is not None and daemon.process.poll() is None:
+            os.killpg(daemon.process.pid, signal.SIGKILL)
+            daemon.process.wait(timeout=30)
+    Daemon.started.clear()
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:
