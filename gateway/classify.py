@@ -79,14 +79,15 @@ def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str,
         return sender(SenderKind.OWN, "sent from our own address")
     if msg.has_header(LOOP_HEADER) or (msg.message_id and ref_from_message_id(secret, msg.message_id)):
         return sender(SenderKind.OWN, "our own mail came back")
+    # Machine signals win even over the roster: an agent's out-of-office reply must never be relayed. The
+    # allow-list and the contact forms speak for customers only, and only against signals that may be wrong.
+    verdict = machine_verdict(msg, envelope_from)
+    vouched = verdict is None or not verdict.hard
     # A web contact form's own mail looks automatic (PHPMailer, no-reply senders); the admin vouched for it in
     # [classify] forms, and the visitor it writes for is in Reply-To.
-    if listed(address, settings.classify.forms) and (visitor := reply_to_person(msg, settings)) is not None:
+    if vouched and listed(address, settings.classify.forms) and (visitor := reply_to_person(msg, settings)):
         return Sender(SenderKind.CUSTOMER, visitor[1], visitor[0], channel, f"contact form {address}")
-    # Machine signals win even over the roster: an agent's out-of-office reply must never be relayed. The
-    # allow-list speaks for customers only, and only against signals that may be wrong.
-    verdict = machine_verdict(msg, envelope_from)
-    if listed(address, settings.classify.allow) and address not in agents and (verdict is None or not verdict.hard):
+    if vouched and listed(address, settings.classify.allow) and address not in agents:
         return sender(SenderKind.CUSTOMER, "allow-listed")
     if verdict is not None:
         return sender(SenderKind(verdict.kind.value), verdict.reason)

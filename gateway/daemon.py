@@ -71,8 +71,8 @@ class WorkerProcess:
 
 def _sole_server(store: Store) -> int | None:
     """On SQLite, refuse a second `serve`: it would take over the first one's mail in flight."""
-    path = store.engine.url.database if store.is_sqlite else None
-    if not path or path == ":memory:":
+    path = store.file
+    if path is None:
         return None
     fd = os.open(path + ".serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:

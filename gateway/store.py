@@ -171,7 +171,9 @@ class Store:
             self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
             event.listen(self.engine, "begin", _postgres_begin)
         path = self.engine.url.database if self.is_sqlite else None
-        self._gate = WriterGate(path) if path and path != ":memory:" else None
+        # The SQLite database's file; None for PostgreSQL or an in-memory database.
+        self.file = path if path and path != ":memory:" else None
+        self._gate = WriterGate(self.file) if self.file else None
         self._write_lock: contextlib.AbstractContextManager[object] = self._gate or contextlib.nullcontext()
         self._reader = self.engine.execution_options(read_only=True)
         self._unsynced = self.engine.execution_options(durable=False)
@@ -182,8 +184,7 @@ class Store:
 
     def not_created(self) -> Path | None:
         """The SQLite file this store would create on first use, while it does not exist; None otherwise."""
-        path = self.engine.url.database if self.is_sqlite else None
-        return Path(path).resolve() if path and path != ":memory:" and not Path(path).exists() else None
+        return Path(self.file).resolve() if self.file and not Path(self.file).exists() else None
 
     def raw_of(self, data: bytes, spool: str) -> bytes:
         """A stored message's bytes: its row's, or its file's ([storage] raw = "files")."""

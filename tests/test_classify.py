@@ -212,6 +212,11 @@ def test_a_configured_no_reply_form_speaks_for_its_visitor_though_its_own_addres
     assert (sender.kind, sender.address, sender.name) == (SenderKind.CUSTOMER, "rene@x.example", "René")
 
 
+def test_a_configured_form_does_not_make_proof_of_a_machine_a_visitors_mail():
+    form = parse(make_mail(sender="Forms <no-reply@forms.example>", Reply_To="rene@x.example"))
+    assert classify_mail(form, "", settings=FORMS).is_machine  # a null return path: RFC 3834
+
+
 @pytest.mark.parametrize("reply_to", ["", "support@example.com", "Support <support+abc@example.com>",
                                       "noreply@x.example", "mailer-daemon@x.example", "list-owner@x.example"])
 def test_a_form_without_a_persons_reply_to_is_classified_as_any_other_mail(reply_to):

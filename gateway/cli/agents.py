@@ -82,7 +82,8 @@ def remove(address: AddressArgument, config: ConfigOption = None) -> None:
         for conversation in assigned:
             conversation.assignee_id = None
         agent.active = False
-    open_ones = [c.ref for c in assigned if c.status != Status.RESOLVED]
-    typer.echo(f"removed agent {address}" + (f"; {len(open_ones)} open conversation{'s' if len(open_ones) != 1 else ''}"
-                                            f" assigned to them now to nobody: {', '.join(open_ones)}"
-                                            if open_ones else ""))
+    said = f"removed agent {address}"
+    if open_ones := [c.ref for c in assigned if c.status != Status.RESOLVED]:
+        said += (f"; {len(open_ones)} open conversation{'s' if len(open_ones) != 1 else ''} assigned to them now to "
+                 f"nobody: {', '.join(open_ones)}")
+    typer.echo(said)

@@ -54,7 +54,7 @@ def open_store(settings: Settings, create: bool = False) -> Store:
     """The store, migrated; a database that cannot be opened, or is not there yet, is one line, not a traceback."""
     try:
         store = Store.for_settings(settings)
-        # Only `init` (create=True) and `serve` make one: an admin in the wrong folder must not get "no
+        # Only `init` (create=True), `serve` and `inject` make one: an admin in the wrong folder must not get "no
         # conversations" and a stray empty database.
         if not create and (missing := store.not_created()) is not None:
             fail(f"there is no database at {missing}; {NO_DATABASE_FIX}")

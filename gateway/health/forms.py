@@ -33,11 +33,13 @@ def likely_forms(settings: Settings, store: Store, now: datetime) -> dict[str, s
                        .order_by(col(Message.id).desc()).limit(NEWEST)).all()
     people: dict[str, set[str]] = defaultdict(set)
     for sender, raw, spool in rows:
+        if listed(sender, settings.classify.forms):
+            continue
         try:
             person = reply_to_person(parse(store.raw_of(raw, spool)), settings)
         except GatewayError:  # Its raw file is gone: the storage check says so.
             continue
-        if person is not None and not listed(sender, settings.classify.forms):
+        if person is not None:
             people[sender].add(person[1])
     return {sender: named for sender, named in people.items() if len(named) > 1}
 
