@@ -25,6 +25,7 @@ from gateway.pipeline import Processor, Runtime
 from gateway.schema import migrate
 from gateway.store import Store
 from tests.helpers import FixedClock, free_port
+from tests.servers.gateway import Daemon
 
 PG_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL")
 SECRET = "test-secret"
@@ -51,6 +52,14 @@ def database_url(tmp_path, _pg_store) -> str:
     with _pg_store.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     return PG_URL  # type: ignore[return-value]
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_outlives_its_test() -> Iterator[None]:
+    # A daemon left running by a failed test would go on reading the shared PostgreSQL database: it would
+    # process and send the next tests' mail and block their TRUNCATE.
+    yield
+    Daemon.kill_all()
 
 
 @pytest.fixture

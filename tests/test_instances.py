@@ -23,7 +23,8 @@ from gateway.models import (Agent, Conversation, Message, Note, OutboxItem, RawM
 from gateway.pipeline import Processor, process_in
 from gateway.reply_token import ref_from_message_id
 from tests.helpers import conversations, make_mail, messages, outbox_items, run_until_idle
-from tests.test_daemon import Daemon, all_sent, stop_leftover_daemons, wait_for  # noqa: F401 (an autouse fixture)
+from tests.servers.gateway import Daemon, wait_for
+from tests.test_daemon import all_sent
 
 pytestmark = pytest.mark.integration
 ENVELOPE = Envelope("anne@customer.example", ("support@example.com",), "127.0.0.1", "smtp")

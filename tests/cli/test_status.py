@@ -19,7 +19,7 @@ from gateway.inbound.accept import Envelope, accept
 from gateway.models import Heartbeat, Note, OutboxItem, RawMessage, RawState
 from gateway.status import gather_status
 from tests.helpers import deliver, make_mail
-from tests.test_daemon import Daemon
+from tests.servers.gateway import Daemon
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from tests.conftest import PG_URL
 from tests.helpers import make_mail
 from tests.inbound.test_imap import folder_state, put
 from tests.servers.dovecot import PASSWORD, USER
-from tests.test_daemon import Daemon, wait_for
+from tests.servers.gateway import Daemon, wait_for
 
 pytestmark = pytest.mark.integration
 

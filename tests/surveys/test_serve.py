@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from gateway.models import Agent, Scheduled, ScheduledState, Survey
 from tests.helpers import make_mail
-from tests.test_daemon import Daemon, wait_for
+from tests.servers.gateway import Daemon, wait_for
 
 pytestmark = pytest.mark.integration
 
