@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from gateway.delivery_report import Problem, read_report, returned_message_ids
 from gateway.message import ParsedMessage
-from gateway.models import Conversation, Customer, Note, OutboxItem
+from gateway.models import Conversation, Customer, Note, OutboxItem, OutboxStatus
 from gateway.reply_token import ref_from_bounce_address, ref_from_message_id
 
 # An SMTP reply's enhanced status code (RFC 3463) where the relay names the recipient's address or mailbox:
@@ -101,6 +101,23 @@ def note_delivery_problems(tx: Session, conversation_id: int, facts: BounceFacts
         else:
             kind, body = "delivery_failed", f"{mail} to {who} was not delivered, {status}{why}."
         tx.add(Note(conversation_id=conversation_id, created_at=now, kind=kind, body=body))
+
+
+def mark_returned(tx: Session, facts: BounceFacts) -> OutboxItem | None:
+    """Mark the sent mail a report says was not delivered as bounced, so `show`, `queue` and the report stop
+    calling it delivered; None when the report names none of our sent mail or only a delay."""
+    failed = [p for p in facts.problems if p.action == "failed"]
+    if not facts.original_id or not failed:
+        return None
+    item = tx.exec(select(OutboxItem).where(OutboxItem.message_id == facts.original_id,
+                                            OutboxItem.status == OutboxStatus.SENT)).first()
+    if item is None:
+        return None
+    item.status = OutboxStatus.BOUNCED
+    item.last_error = "; ".join(" ".join(filter(None, (p.address, p.status, p.diagnostic and f"({p.diagnostic})")))
+                                for p in failed)
+    tx.add(item)
+    return item
 
 
 def record_hard_bounces(tx: Session, addresses: Iterable[str], now: datetime) -> int:

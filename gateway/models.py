@@ -35,6 +35,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"  # an admin stopped it (`gateway queue cancel`); the row stays
+    BOUNCED = "bounced"  # the relay took it, and then a delivery report said it never arrived
 
 
 def empty_list() -> list:  # type: ignore[type-arg]

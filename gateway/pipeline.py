@@ -19,7 +19,8 @@ from gateway.apply import apply, is_partner
 from gateway.archive.headers import ArchiveHints, read_hints
 from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
-from gateway.bounces import BounceFacts, about_our_mail, note_delivery_problems, record_hard_bounces
+from gateway.bounces import (BounceFacts, about_our_mail, mark_returned, note_delivery_problems,
+                             record_hard_bounces)
 from gateway.classify import Sender, SenderKind, base_address, classify
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
@@ -34,7 +35,7 @@ from gateway.reply_token import new_ref
 from gateway.rules import decide
 from gateway.runtime import Runtime
 from gateway.store import hold_until_commit, once_per_batch
-from gateway.surveys.mail_rating import find_survey_reply
+from gateway.surveys.mail_rating import RATING_KIND, find_survey_reply
 from gateway.surveys.schedule import status_changed
 from gateway.threading.dedupe import content_hash, find_duplicate, message_key, normalise_id
 from gateway.threading.match import Match, Rule, by_ref, match_conversation
@@ -162,6 +163,9 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if report is not None and record_hard_bounces(tx, report.suppress, now):
         log.info("mid=%s conv=%s raw=%s hard bounce recorded for %s", msg.message_id or "-", report.ref, raw.id,
                  ", ".join(report.suppress))
+    if report is not None and (returned := mark_returned(tx, report)) is not None:
+        log.info("mid=%s conv=%s raw=%s outbox %s bounced: %s", msg.message_id or "-", report.ref, raw.id,
+                 returned.id, returned.last_error)
     lists = list_addresses(tx, rt.settings)
     ours = rt.settings.support_addresses | rt.settings.note_addresses
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
@@ -210,8 +214,11 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     else:
         survey_reply = find_survey_reply(tx, msg, conversation, customer.id if customer else None, now) if (
             sender.is_customer and not is_new) else None
-        # A rating in reply to our survey is an answer, not a request: the conversation stays resolved.
-        if survey_reply is None and (match.reopen or (sender.is_customer and conversation.status == Status.PENDING)):
+        # A rating in reply to our survey is an answer, not a request: the conversation stays resolved, and the
+        # mail is no customer mail that waits for a reply or counts in the report's mail in.
+        if survey_reply is not None:
+            message.kind = RATING_KIND
+        elif match.reopen or (sender.is_customer and conversation.status == Status.PENDING):
             _reopen(tx, conversation, sender, rt, now)
         conversation.updated_at = now
     facts = None

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 # Settled mail only: RECEIVED still needs processing, QUARANTINED may yet be released, DROPPED is kept as evidence.
 _SETTLED_RAW = (RawState.PROCESSED, RawState.DUPLICATE)
-_SETTLED_OUTBOX = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED)
+_SETTLED_OUTBOX = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED, OutboxStatus.BOUNCED)
 
 
 @dataclass(frozen=True)

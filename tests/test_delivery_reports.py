@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -16,7 +17,7 @@ from gateway.message import parse
 from gateway.models import Customer, Message, Note, OutboxItem
 from gateway.reply_token import bounce_address
 from tests.conftest import SECRET
-from tests.helpers import CORPORA, MAIL, conversations, deliver, make_mail, outbox_items
+from tests.helpers import CORPORA, MAIL, conversations, deliver, make_mail, outbox_items, run_until_idle
 
 ANNE = "anne@customer.example"
 
@@ -125,6 +126,36 @@ def test_conversations_show_lists_the_delivery_problem(processor, store, databas
                                             env=env).output)
     assert [n["kind"] for n in as_json["notes"]] == ["delivery_failed"]
 
+
+
+def test_an_acknowledgement_the_relay_took_but_that_bounced_is_shown_and_counted_as_bounced(
+        processor, relay_sender, relay_sink, store, database_url, monkeypatch, clock):
+    ack = acknowledged(processor, store)
+    run_until_idle(relay_sender.run_once)
+    assert len(relay_sink.handler.received) == 1
+    deliver(processor, dsn_about(ack), mail_from="")
+    with store.reading() as tx:
+        item = tx.get(OutboxItem, ack.id)
+    assert item.status == "bounced" and ANNE in item.last_error and "5.1.1" in item.last_error
+    [conversation] = conversations(store)
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    env = {"GATEWAY_DATABASE_URL": database_url, "COLUMNS": "200"}
+    shown = CliRunner().invoke(app, ["conversations", "show", conversation.ref], env=env)
+    assert "[bounced: " in shown.output and "[sent]" not in shown.output, shown.output
+    listed = CliRunner().invoke(app, ["queue", "list", "--state", "bounced", "--json"], env=env)
+    assert [json.loads(line)["id"] for line in listed.output.splitlines()] == [ack.id], listed.output
+    day = clock().date()
+    report = CliRunner().invoke(app, ["report", "--since", str(day), "--until", str(day + timedelta(days=1)),
+                                      "--json"], env=env)
+    assert json.loads(report.output)["auto_replies"]["failed"] == 1, report.output
+
+
+def test_a_delay_notice_leaves_sent_mail_sent(processor, relay_sender, store):
+    ack = acknowledged(processor, store)
+    run_until_idle(relay_sender.run_once)
+    deliver(processor, dsn_about(ack, action="delayed", status="4.4.1"), mail_from="")
+    with store.reading() as tx:
+        assert tx.get(OutboxItem, ack.id).status == "sent"
 
 # -- the public corpus -------------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ NOTE_LABELS = {"agent_note": "note", "changed": "changed", "merged": "merged", "
 # Notes about mail that did not reach someone: shown as problems.
 _PROBLEM_WORDS = ("fail", "bounce", "cancel", "not_", "undeliver", "reject")
 # Mail written by people; the rest (our automatic mail, machines' mail) is one line unless --full.
-_WRITTEN = {("in", "customer"), ("in", "agent"), ("out", "agent_reply")}
+_WRITTEN = {("in", "customer"), ("in", "survey_rating"), ("in", "agent"), ("out", "agent_reply")}
 
 
 def note_label(kind: str) -> str:
@@ -58,7 +58,7 @@ def _delivery(message: MessageRecord) -> Text:
         return Text("")
     detail = {"retrying": f" (attempt {d.attempts}, next {when(d.next_attempt_at)} UTC)", "failed": "",
               "pending": f" (next {when(d.next_attempt_at)} UTC)"}.get(d.state, "")
-    error = f": {d.last_error}" if d.last_error and d.state in ("retrying", "failed") else ""
+    error = f": {d.last_error}" if d.last_error and d.state in ("retrying", "failed", "bounced") else ""
     return Text(f"  [{d.state}{detail}{error}]", style=STYLES.get(d.state, ""))
 
 

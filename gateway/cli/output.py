@@ -15,7 +15,8 @@ Cell = str | Text
 
 # The colours a value gets on a terminal; piped output never carries escape codes.
 STYLES = {"open": "yellow", "pending": "blue", "resolved": "green", "urgent": "bold red", "high": "red",
-          "low": "dim", "failed": "red", "retrying": "yellow", "cancelled": "dim", "sent": "green"}
+          "low": "dim", "failed": "red", "retrying": "yellow", "cancelled": "dim", "sent": "green",
+          "bounced": "red"}
 
 _FLEXIBLE = {"SUBJECT", "TITLE", "REASON", "LAST ERROR", "COMMENT", "VARIANTS", "CUSTOMER", "TAGS", "TO",
              "ENVELOPE FROM", "NAME", "ASSIGNEE"}

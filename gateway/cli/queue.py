@@ -26,6 +26,7 @@ class Shown(StrEnum):
     RETRYING = "retrying"
     FAILED = "failed"
     SENT = "sent"
+    BOUNCED = "bounced"
     CANCELLED = "cancelled"
     ALL = "all"
 
@@ -33,7 +34,8 @@ class Shown(StrEnum):
 _STATUSES = {Shown.WAITING: (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED),
              Shown.PENDING: (OutboxStatus.PENDING,), Shown.RETRYING: (OutboxStatus.PENDING, OutboxStatus.SENDING),
              Shown.FAILED: (OutboxStatus.FAILED,), Shown.SENT: (OutboxStatus.SENT,),
-             Shown.CANCELLED: (OutboxStatus.CANCELLED,), Shown.ALL: tuple(OutboxStatus)}
+             Shown.BOUNCED: (OutboxStatus.BOUNCED,), Shown.CANCELLED: (OutboxStatus.CANCELLED,),
+             Shown.ALL: tuple(OutboxStatus)}
 
 
 @app.command("list")

@@ -11,7 +11,7 @@ from gateway.errors import GatewayError
 from gateway.models import Note, OutboxItem, OutboxStatus
 
 # States as an admin thinks of them; "retrying" is a pending item that has failed at least once.
-STATES = ("pending", "retrying", "sending", "failed", "sent", "cancelled")
+STATES = ("pending", "retrying", "sending", "failed", "sent", "bounced", "cancelled")
 
 
 def state_of(status: str, attempts: int, lease_until: datetime | None, now: datetime) -> str:

@@ -133,7 +133,8 @@ def _failed_acknowledgements(tx: Session, window: Window, channel: str | None) -
     # Failed rows are few and the status index finds them; the row's mail bytes are never read.
     query = (select(func.count()).select_from(OutboxItem)
              .join(Conversation, col(Conversation.id) == OutboxItem.conversation_id)
-             .where(col(OutboxItem.status) == OutboxStatus.FAILED, col(OutboxItem.kind) == "acknowledgement",
+             .where(col(OutboxItem.status).in_((OutboxStatus.FAILED, OutboxStatus.BOUNCED)),
+                    col(OutboxItem.kind) == "acknowledgement",
                     col(OutboxItem.created_at) >= window.since, col(OutboxItem.created_at) < window.until))
     if channel:
         query = query.where(col(Conversation.channel) == channel)

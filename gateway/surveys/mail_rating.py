@@ -13,6 +13,8 @@ from gateway.message import ParsedMessage
 from gateway.models import Conversation, Status, Survey
 
 COMMENT_LIMIT = 2000
+# The kind of a customer's mail that answers our survey with a rating: an answer, not a request.
+RATING_KIND = "survey_rating"
 # "4", "4!", "4/5", "4 out of 5 - thanks", "[5] great": a lone digit first; "4.5", "45" or "10" are not ratings.
 _RATING = re.compile(r"^[\s\[(*]*(?P<n>\d)(?![\d.,]\d|\d)(?:\s*(?:/|of|out of|von)\s*\d\b)?[\s\])*]*"
                      r"(?:(?:stars?|stern(?:e|en)?)\b)?[\s\-–—:.,;!)]*(?P<rest>.*)$", re.I)

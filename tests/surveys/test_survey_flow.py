@@ -9,11 +9,12 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 
-from sqlmodel import select
+from sqlmodel import col, select
 
+from gateway.attention import waiting_since
 from gateway.autoreply.facts import gather_facts
 from gateway.config import replace
-from gateway.models import Conversation, Customer, OutboxItem, Scheduled, ScheduledState, Status
+from gateway.models import Conversation, Customer, Message, OutboxItem, Scheduled, ScheduledState, Status
 from gateway.reply_token import ref_from_address, ref_from_message_id
 from gateway.runtime import Runtime
 from gateway.scheduler import Scheduler
@@ -178,6 +179,22 @@ def test_a_rating_by_mail_is_kept_and_does_not_reopen_the_conversation(desk: Des
     (row,) = survey_rows(store)
     assert (row.rating, row.comment) == (5, "")
 
+
+
+def test_a_rating_by_mail_is_an_answer_not_customer_mail_waiting_for_a_reply(desk: Desk, store) -> None:
+    ref, survey = surveyed(desk)
+    desk.clock.advance(hours=3)
+    customer_replies(desk, survey, "2\n\nIt took a week.\n")
+    desk.clock.advance(days=2)
+    asked = desk.clock.now
+    customer_replies(desk, survey, "Actually it went offline again this morning.\n")
+    assert conversation(store, ref).status == Status.OPEN
+    with store.reading() as tx:
+        kinds = tx.exec(select(Message.kind).where(Message.sender == CUSTOMER).order_by(col(Message.id))).all()
+        since = tx.exec(select(waiting_since()).select_from(Conversation).where(Conversation.ref == ref)).one()
+    assert kinds == ["customer", "survey_rating", "customer"]
+    # The customer has waited since their new request, not since they rated us.
+    assert since.replace(tzinfo=asked.tzinfo) == asked
 
 def test_a_reply_to_the_survey_without_a_number_is_an_ordinary_message_that_reopens(desk: Desk, store) -> None:
     ref, survey = surveyed(desk)
