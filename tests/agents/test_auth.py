@@ -46,6 +46,15 @@ def test_a_customer_writing_to_their_own_token_is_no_agent_business() -> None:
     assert claim("anne@customer.example", to, is_agent=False) is None
 
 
+def test_a_customer_writing_to_a_mangled_reply_address_is_no_agent_business() -> None:
+    # A tag that verifies for no agent is plain support@ (the secret changed, a client mangled it): the mail is
+    # threaded by its other signals, each with its stranger guard, not held in quarantine.
+    to = reply_address(SECRET, "support@example.com", "K7Q2M9XA")
+    assert claim("anne@customer.example", to[:-len("@example.com") - 2] + "zz@example.com", is_agent=False) is None
+    assert claim("anne@customer.example", reply_address("rotated", "support@example.com", "K7Q2M9XA"),
+                 is_agent=False) is None
+
+
 def test_a_list_members_reply_to_the_lists_notification_is_theirs() -> None:
     to = agent_address(SECRET, "support@example.com", "K7Q2M9XA", "team@example.com")
     accepted = authenticate("bob@example.com", True, [to], SECRET, AGENTS, frozenset({"team@example.com"}))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from gateway.models import Conversation, Status
+from gateway.models import Conversation, RawMessage, Status
+from gateway.pipeline import Processor, Runtime
 from gateway.reply_token import reply_address
 from tests.conftest import SECRET
 from tests.helpers import conversations, deliver, make_mail, messages, outbox_items
@@ -37,7 +38,20 @@ def test_a_forged_token_does_not_join(processor, store):
     conversation, _ = first_conversation(processor)
     forged = f"support+{conversation.ref.lower()}-aaaaaaaa@example.com"
     deliver(processor, make_mail(sender=MALLORY, to=forged, subject="hi", message_id="<f1@x>"), rcpts=(forged,))
-    assert placed(store)[-1][1] == "new"
+    [(ref, rule)] = placed(store)[1:]
+    assert ref != conversation.ref and rule == "new"
+
+
+def test_a_reply_to_an_address_made_under_an_old_secret_is_threaded_not_quarantined(store, settings, clock):
+    old = Processor(Runtime(store, settings, "the old secret", clock))
+    conversation, ack_id = first_conversation(old)
+    stale = reply_address("the old secret", "support@example.com", conversation.ref)
+    deliver(Processor(Runtime(store, settings, SECRET, clock)),
+            make_mail(sender=ANNE, to=stale, subject="Re: Printer offline", message_id="<after@x>",
+                      In_Reply_To=ack_id, References=ack_id), rcpts=(stale,))
+    assert placed(store)[-1] == (conversation.ref, "references")
+    with store.reading() as tx:
+        assert tx.exec(select(RawMessage.state).order_by(col(RawMessage.id).desc())).first() == "processed"
 
 
 def test_a_reply_to_our_acknowledgement_joins_by_our_message_id(processor, store):
