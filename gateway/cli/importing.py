@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlmodel import select
 
+from gateway.archive.colleagues import unlisted_agents
 from gateway.archive.importer import import_mailbox, position_of
 from gateway.archive.mailboxes import Mailbox
 from gateway.cli.common import ConfigOption, fail, open_runtime, settings_from
@@ -15,6 +17,9 @@ from gateway.cli.output import counted
 from gateway.cli.progress import progress
 from gateway.clock import utc_now
 from gateway.errors import GatewayError
+from gateway.models import Agent
+from gateway.pipeline import list_addresses
+from gateway.runtime import Runtime
 
 
 class Kind(StrEnum):
@@ -28,6 +33,9 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
             channel: Annotated[str, typer.Option(help="The support address this mail came to [default: from its "
                                                       "To and Cc, else the first of \\[mail] addresses].",
                                                  show_default=False)] = "",
+            force: Annotated[bool, typer.Option("--force", help="Import even though colleagues who answered customers "
+                                                                "in it are not agents: their mail is taken for "
+                                                                "customers'.")] = False,
             config: ConfigOption = None) -> None:
     """Import past mail, threaded like new mail; nothing is sent for it.
 
@@ -47,6 +55,8 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
         fail(str(exc), code=2)
     rt = open_runtime(settings)
     start = position_of(rt, box)
+    if not force:
+        _refuse_unlisted_agents(rt, box, start)
     if start and start >= len(box):
         typer.echo(f"{path} was imported already ({len(box)} messages); new mail appended to it is imported when "
                    "there is some")
@@ -61,6 +71,19 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
     skipped = f"; {summary.not_mail} entries were not mail and were skipped" if summary.not_mail else ""
     typer.echo(f"imported {counted(summary.stored, 'message')} from {path} ({states}) into "
                f"{counted(len(summary.conversations), 'conversation')}; nothing was sent{skipped}")
+
+
+def _refuse_unlisted_agents(rt: Runtime, box: Mailbox, start: int) -> None:
+    """Stop before anything is stored when people of our domain answered customers in the archive but are no agents."""
+    with rt.store.reading() as tx:
+        known = frozenset(tx.exec(select(Agent.address)).all()) | list_addresses(tx, rt.settings)
+    found = unlisted_agents((item.raw for item in box.items(start)), rt.settings.support_addresses, known)
+    if found:
+        who = ", ".join(f"{address} ({counted(n, 'answer')})" for address, n in found.most_common(5))
+        more = f" and {counted(len(found) - 5, 'other')}" if len(found) > 5 else ""
+        fail(f"{box.path} has answers to customers from {who}{more}, who are not agents, so their mail would open "
+             "customers' conversations; add them first (`gateway agents add ADDRESS`), or pass --force if they "
+             "are customers")
 
 
 def register(app: typer.Typer) -> None:

@@ -215,6 +215,32 @@ def test_a_maildir_history_is_threaded_our_replies_kept_and_nothing_sent(env, st
     assert outbox_items(store) == []
 
 
+
+def test_import_asks_for_the_agents_first_when_colleagues_answered_customers_in_the_archive(env, store, tmp_path):
+    answer = EmailMessage()
+    answer["From"], answer["To"], answer["Subject"] = "Alice <alice@example.com>", "anne@customer.example", "Re: Hi"
+    answer["Message-ID"], answer["In-Reply-To"] = "<alice-1@example.com>", "<req-1@customer.example>"
+    answer.set_content("Try restarting it.\n")
+    # A colleague writing to the support desk is a customer of it, not an agent.
+    internal = make_mail(sender="Carl <carl@example.com>", subject="VPN down", message_id="<carl-1@example.com>")
+    _maildir(tmp_path / "Support", [make_mail(), answer.as_bytes(), internal])
+    refused = cli(env, "import", "maildir", str(tmp_path / "Support"), code=1)
+    assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1
+    assert "alice@example.com (1 answer)" in refused.stderr and "carl" not in refused.stderr
+    assert "gateway agents add" in refused.stderr and "--force" in refused.stderr
+    assert conversations(store) == []  # Nothing stored: the same command works once the agent is added.
+    cli(env, "agents", "add", "alice@example.com")
+    cli(env, "import", "maildir", str(tmp_path / "Support"))
+    assert sorted(c.subject for c in conversations(store)) == ["Printer offline", "VPN down"]
+
+
+def test_import_with_force_takes_a_colleague_s_answers_as_customer_mail(env, store, tmp_path):
+    answer = make_mail(sender="Alice <alice@example.com>", to="anne@customer.example", subject="Re: Hi",
+                       message_id="<alice-1@example.com>")
+    _maildir(tmp_path / "Support", [answer])
+    cli(env, "import", "maildir", str(tmp_path / "Support"), "--force")
+    assert [c.subject for c in conversations(store)] == ["Re: Hi"]
+
 def test_import_refuses_what_it_cannot_read_in_one_line(env, tmp_path):
     (tmp_path / "folder").mkdir()
     assert cli(env, "import", "mbox", str(tmp_path / "folder"), code=2).stderr.startswith(
