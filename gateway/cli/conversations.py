@@ -119,7 +119,7 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
     table(("REF", "STATUS", "PRI", "CUSTOMER", "SUBJECT", "TAGS", "ASSIGNEE", "MSGS", "WAITING"),
           [(c.ref, styled("new", "bold yellow") if c.status == Status.OPEN and c.first_response_at is None
             else styled(c.status), styled(c.priority) if c.priority != "normal" else "-",
-            (who.address if who else "-") + (" ★" if p else ""), c.subject[:60], ",".join(c.tags) or "-",
+            (who.address if who else "-") + (" ★" if p else ""), c.subject, ",".join(c.tags) or "-",
             agent or "-", str(n or 0), ago(now - since) if since and c.status != Status.RESOLVED else "-")
            for c, who, n, agent, p, since in rows],
           empty="no conversations match" + ("" if all_ or status else " (resolved ones need --all)"))

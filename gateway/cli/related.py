@@ -7,12 +7,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlmodel import select
 
 from gateway.cli.common import fail, open_store
-from gateway.cli.output import counted
+from gateway.cli.output import counted, table
 from gateway.clock import utc_now
 from gateway.config import Settings
 from gateway.errors import GatewayError
@@ -43,16 +41,13 @@ def show_related(settings: Settings, ref: str, days: int, min_score: float, limi
                                    "status": r.status, "created_at": r.created_at.isoformat(),
                                    "tags": list(r.tags)}, ensure_ascii=False))
         return
-    console = Console(markup=False, highlight=False)
     if not found:
-        console.print(f"no other customer's conversation within {days} days reads like {around.ref} "
-                      f"(score at least {min_score}); try --days or a lower --min-score")
+        typer.echo(f"no other customer's conversation within {days} days reads like {around.ref} "
+                   f"(score at least {min_score}); try --days or a lower --min-score")
         return
-    table = Table("SCORE", "REF", "CUSTOMER", "OPENED (UTC)", "STATUS", "SUBJECT", "TAGS", box=None)
-    for r in found:
-        table.add_row(f"{r.score:.2f}", r.ref, r.customer or "-", r.created_at.strftime("%Y-%m-%d %H:%M"), r.status,
-                      r.subject[:60], ", ".join(r.tags) or "-")
-    console.print(table)
+    table(("SCORE", "REF", "CUSTOMER", "OPENED (UTC)", "STATUS", "SUBJECT", "TAGS"),
+          [(f"{r.score:.2f}", r.ref, r.customer or "-", r.created_at.strftime("%Y-%m-%d %H:%M"), r.status,
+            r.subject or "-", ", ".join(r.tags) or "-") for r in found])
 
 
 def _mark(store: Store, name: str, around: Conversation, found: list[Related]) -> None:

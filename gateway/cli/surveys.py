@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from gateway.cli.common import SINCE_HELP, ConfigOption, JsonOption, fail, open_store, settings_from, since_time
 from gateway.cli.csv_cells import write_csv
+from gateway.cli.output import table
 from gateway.clock import utc_now
 from gateway.models import Customer
 from gateway.surveys.answers import set_opt_out
@@ -69,11 +70,11 @@ def list_(config: ConfigOption = None, json_: JsonOption = False, csv_: CsvOptio
                   ([r.sent_at.isoformat(), r.ref, r.customer, r.channel, " ".join(r.tags), r.rating or "", r.choices,
                     r.comment, r.rated_at.isoformat() if r.rated_at else "", r.rated_via, r.subject] for r in rows))
         return
-    table = Table("SENT", "REF", "CUSTOMER", "CHANNEL", "ANSWER", "COMMENT", box=None)
-    for r in rows:
-        answer = f"{r.rating}/{r.choices} {label(r.choices, r.rating)}" if r.rating else "-"
-        table.add_row(f"{r.sent_at:%Y-%m-%d}", r.ref, r.customer, r.channel, answer, " ".join(r.comment.split())[:60])
-    Console(markup=False).print(table if rows else "no surveys sent in that time")
+    table(("SENT", "REF", "CUSTOMER", "CHANNEL", "ANSWER", "COMMENT"),
+          [(f"{r.sent_at:%Y-%m-%d}", r.ref, r.customer, r.channel,
+            f"{r.rating}/{r.choices} {label(r.choices, r.rating)}" if r.rating else "-",
+            " ".join(r.comment.split()) or "-") for r in rows],
+          empty="no surveys sent in that time")
 
 
 def _stats_json(stats: SurveyStats) -> dict[str, object]:
@@ -90,10 +91,10 @@ def _stats_json(stats: SurveyStats) -> dict[str, object]:
 
 
 def _group_table(title: str, group: dict[str, Figures]) -> Table:
-    table = Table(title.upper(), "SENT", "ANSWERED", "RESPONSE", "CSAT", box=None, title_justify="left")
+    shown = Table(title.upper(), "SENT", "ANSWERED", "RESPONSE", "CSAT", box=None, title_justify="left")
     for key, f in group.items():
-        table.add_row(key, str(f.sent), str(f.answered), _pct(f.response_rate), _pct(f.csat))
-    return table
+        shown.add_row(key, str(f.sent), str(f.answered), _pct(f.response_rate), _pct(f.csat))
+    return shown
 
 
 @app.command()

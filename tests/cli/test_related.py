@@ -55,6 +55,10 @@ def test_related_lists_other_customers_writing_about_the_same_thing_most_alike_f
 def test_related_prints_a_table_or_says_how_to_widen_the_search(env, refs):
     table = runner.invoke(app, ["conversations", "related", refs["Export broken?"]], env=env)
     assert "SCORE" in table.output and refs["CSV export stops halfway"] in table.output
+    # Piped into a narrow pipe: one line per conversation, nothing cut.
+    narrow = runner.invoke(app, ["conversations", "related", refs["Export broken?"]], env={**env, "COLUMNS": "40"})
+    lines = narrow.output.splitlines()
+    assert len(lines) == 4 and "…" not in narrow.output and "Re: empty csv file when exporting" in narrow.output
     none = runner.invoke(app, ["conversations", "related", refs["Printer offline"]], env=env)
     assert none.exit_code == 0 and "try --days or a lower --min-score" in none.output
 

@@ -157,7 +157,7 @@ def test_piped_tables_are_plain_one_line_per_row_and_never_cut(env, processor):
     assert "\x1b[" not in result.output
     header, row = result.stdout.splitlines()
     assert header.split() == ["REF", "STATUS", "PRI", "CUSTOMER", "SUBJECT", "TAGS", "ASSIGNEE", "MSGS", "WAITING"]
-    assert subject.strip()[:60] in row
+    assert subject.strip() in row
 
 
 def test_a_terminal_gets_colour_and_a_table_that_fits(env, processor):

@@ -64,6 +64,10 @@ def test_list_shows_each_survey_with_its_answer_and_comment(env, answered) -> No
     assert len(gateway(env, "list", "--json", "--since", "all").splitlines()) == 4
     text = gateway(env, "list")
     assert "REF0AAAA" in text and "5/5 Excellent" in text and "Quick and friendly" in text
+    # Piped into a narrow pipe: one line per survey, nothing cut.
+    narrow = gateway({**env, "COLUMNS": "40"}, "list").splitlines()
+    assert len(narrow) == 4 and "…" not in "".join(narrow)
+    assert narrow[-1].endswith("5/5 Excellent  Quick and friendly")
 
 
 def test_list_exports_csv_for_a_spreadsheet(env, answered) -> None:
