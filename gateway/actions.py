@@ -86,6 +86,15 @@ class TellAgent:
 
 
 @dataclass(frozen=True)
+class FlagSender:
+    """An agent's mail came through an envelope sender of another domain: keep a note, and tell the agent, who
+    alone can say whether it was them."""
+
+    agent: AgentView
+    envelope_from: str
+
+
+@dataclass(frozen=True)
 class TellColleagues:
     """Let the other agents on the conversation know a colleague answered, so nobody starts a second reply."""
 
@@ -134,4 +143,5 @@ class RecordRating:
 
 
 Action = (SendAcknowledgement | SkipAcknowledgement | TellAdmins | NotifyAgents | UpdateConversation | RelayReply
-          | AddNote | HoldReply | CloseHeld | TellAgent | TellColleagues | SendSurvey | SkipSurvey | RecordRating)
+          | AddNote | HoldReply | CloseHeld | TellAgent | FlagSender | TellColleagues | SendSurvey | SkipSurvey
+          | RecordRating)

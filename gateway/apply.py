@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, NotifyAgents, RecordRating, RelayReply,
-                             SendAcknowledgement, SendSurvey, SkipAcknowledgement, SkipSurvey, TellAdmins, TellAgent,
-                             TellColleagues, UpdateConversation)
+from gateway.actions import (Action, AddNote, CloseHeld, FlagSender, HoldReply, NotifyAgents, RecordRating,
+                             RelayReply, SendAcknowledgement, SendSurvey, SkipAcknowledgement, SkipSurvey, TellAdmins,
+                             TellAgent, TellColleagues, UpdateConversation)
 from gateway.agents.roster import AgentView
 from gateway.errors import StorageError
 from gateway.models import Conversation, Customer, Message, Note, Scheduled, Status, TemplateUse
@@ -126,6 +126,14 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
         elif isinstance(action, TellAgent):
             tell(action.template, action.agent.address, {"lines": list(action.lines),
                                                          "expiry": _human(rt.settings.agents.hold_expiry)})
+        elif isinstance(action, FlagSender):
+            tx.add(Note(conversation_id=conversation.id, created_at=now, kind="sender_unverified",
+                        author=action.agent.address,
+                        body=f"Mail in {action.agent.address}'s name came from envelope sender {action.envelope_from}, "
+                             "of another domain; it was accepted as theirs, and they were told."))
+            tell("sent_from_elsewhere", action.agent.address, {"envelope_from": action.envelope_from})
+            log.warning("mid=%s conv=%s agent mail from %s has envelope sender %s", message.message_id or "-",
+                        conversation.ref, action.agent.address, action.envelope_from)
         elif isinstance(action, TellColleagues):
             for recipient in action.recipients:
                 tell("colleague_replied", recipient, {"colleague": action.agent.name or action.agent.address,

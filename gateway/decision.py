@@ -59,6 +59,9 @@ class AgentMail:
     held: HeldView | None = None
     last_notice_at: datetime | None = None  # our last "not understood" answer to this agent here
     has_files: bool = False  # attachments (not inline images) to relay
+    # Its envelope sender, when of another domain than the agent's and no MTA checked DMARC for us: a forged From
+    # would look like this (so would Gmail's "send mail as").
+    foreign_envelope: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from gateway.agents.auth import AgentClaim, authenticate, dmarc_failure
+from gateway.agents.auth import AgentClaim, authenticate, dmarc_failure, foreign_envelope
 from gateway.agents.gather import gather_agent_mail
 from gateway.agents.reply_text import ReplyText, extract_reply
 from gateway.agents.roster import AgentView
@@ -307,8 +307,11 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
     message = _record(tx, raw, msg, sender, conversation, Rule.TOKEN, digest, reused, rt.settings, agent, reply)
     _settle(raw, RawState.PROCESSED, now)
     conversation.updated_at = now
+    # Where our MTA checks DMARC, its verdict has already spoken; else a sender of another domain is worth a word.
+    envelope = "" if rt.settings.authentication.authserv_id else foreign_envelope(
+        agent.address, raw.mail_from if raw.mail_from is not None else msg.header("return-path").strip(" <>"))
     mail = gather_agent_mail(tx, conversation, message, msg, agent, reply, claim.note, roster,
-                             rt.store.raw_of(raw.raw, raw.spool))
+                             rt.store.raw_of(raw.raw, raw.spool), envelope)
     ctx = Context(msg, sender, _view(tx, conversation, False, roster, rt), rt.settings, now, roster=roster,
                   agent_mail=mail, saved_replies=rt.saved_replies)
     apply(tx, conversation, message, decide(ctx), rt, roster, now)

@@ -50,6 +50,16 @@ def authenticate(sender: str, is_agent: bool, addresses: Iterable[str], secret: 
     return None
 
 
+def foreign_envelope(agent: str, envelope_from: str | None) -> str:
+    """`envelope_from` when its domain is neither the agent's nor a parent or subdomain of it; else ""."""
+    if not envelope_from or "@" not in envelope_from:
+        return ""
+    mine, theirs = agent.rpartition("@")[2].lower(), envelope_from.rpartition("@")[2].lower()
+    if theirs == mine or theirs.endswith("." + mine) or mine.endswith("." + theirs):
+        return ""
+    return envelope_from
+
+
 def dmarc_failure(headers: Iterable[tuple[str, str]], authserv_id: str) -> str:
     """Why our MTA in front says this mail failed DMARC ("" when it passed, said nothing, or we trust no one).
     Only the topmost Authentication-Results with our authserv-id counts: the MTA adds it above anything the

@@ -61,7 +61,7 @@ def _held(tx: Session, conversation: Conversation, agent: AgentView) -> HeldView
 
 def gather_agent_mail(tx: Session, conversation: Conversation, message: Message, msg: ParsedMessage,
                       agent: AgentView, reply: ReplyText, to_note_address: bool,
-                      roster: tuple[AgentView, ...], raw: bytes) -> AgentMail:
+                      roster: tuple[AgentView, ...], raw: bytes, foreign_envelope: str = "") -> AgentMail:
     last_notice = tx.exec(select(Message.created_at).where(
         Message.agent_id == agent.id, Message.conversation_id == conversation.id, Message.direction == Direction.OUT,
         Message.kind == "not_understood")
@@ -71,4 +71,5 @@ def gather_agent_mail(tx: Session, conversation: Conversation, message: Message,
         seen_at=_seen_at(tx, conversation, msg, agent),
         colleague_reply=colleague_reply(tx, conversation, agent, roster),
         colleagues=colleagues(tx, conversation, agent, roster),
-        held=_held(tx, conversation, agent), last_notice_at=last_notice, has_files=bool(attachments_of(raw)))
+        held=_held(tx, conversation, agent), last_notice_at=last_notice, has_files=bool(attachments_of(raw)),
+        foreign_envelope=foreign_envelope)

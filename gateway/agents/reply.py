@@ -6,8 +6,8 @@ import re
 
 from bs4 import BeautifulSoup
 
-from gateway.actions import (Action, AddNote, CloseHeld, HoldReply, RelayReply, TellAgent, TellColleagues,
-                             UpdateConversation)
+from gateway.actions import (Action, AddNote, CloseHeld, FlagSender, HoldReply, RelayReply, TellAgent,
+                             TellColleagues, UpdateConversation)
 from gateway.agents.collision import must_hold
 from gateway.agents.commands import Commands, parse_commands, without_command_lines
 from gateway.agents.roster import find_agent
@@ -90,6 +90,13 @@ def handle_agent_mail(ctx: Context) -> Decision:
     mail = ctx.agent_mail
     if mail is None:
         return Decision()
+    decision = _answer(ctx, mail)
+    if mail.foreign_envelope:
+        return Decision(actions=(*decision.actions, FlagSender(mail.agent, mail.foreign_envelope)), final=True)
+    return decision
+
+
+def _answer(ctx: Context, mail: AgentMail) -> Decision:
     parsed = parse_commands(mail.reply.text)
     update, errors = _update(ctx, mail, parsed)
     template_text, template_error = _saved_reply(ctx, mail, parsed)

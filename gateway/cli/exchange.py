@@ -16,9 +16,9 @@ from gateway.records import ConversationRecord, MessageRecord, NoteRecord
 NOTE_LABELS = {"agent_note": "note", "changed": "changed", "merged": "merged", "split": "split",
                "linked": "linked", "delivery_failed": "delivery failed", "delivery_cancelled": "delivery cancelled",
                "delivery_retried": "delivery retried", "not_acknowledged": "no acknowledgement",
-               "admins_not_told": "admins not told"}
+               "admins_not_told": "admins not told", "sender_unverified": "sender not verified"}
 # Notes about mail that did not reach someone: shown as problems.
-_PROBLEM_WORDS = ("fail", "bounce", "cancel", "not_", "undeliver", "reject")
+_PROBLEM_WORDS = ("fail", "bounce", "cancel", "not_", "undeliver", "reject", "unverified")
 # Mail written by people; the rest (our automatic mail, machines' mail) is one line unless --full.
 _WRITTEN = {("in", "customer"), ("in", "survey_rating"), ("in", "agent"), ("out", "agent_reply")}
 

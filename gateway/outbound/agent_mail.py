@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # Outgoing kinds that go to agents; an agent's reply to any of them shows what they had seen.
 AGENT_KINDS = ("notification", "note", "colleague_replied", "reply_held", "held_dropped", "not_understood",
-               "not_relayed")
+               "not_relayed", "sent_from_elsewhere")
 
 
 def agent_subject(conversation: Conversation, partner: bool, beta: bool) -> str:

@@ -80,7 +80,7 @@ def _agent(name: str) -> list[tuple[str, Variables]]:
     values: Variables = {
         "ref": "K7Q2M9XA", "author": "Alice", "colleague": "Bob", "at": "09:20 UTC", "minutes": 4,
         "expiry": "1 hour", "text": "Hi Anne, please try turning it off and on again.",
-        "lines": ["#asign me: no such command (did you mean #assign?)"]}
+        "lines": ["#asign me: no such command (did you mean #assign?)"], "envelope_from": "alice@gmail.example"}
     return [("an agent's notice", {k: v for k, v in values.items() if k in info(name).variables}),
             ("an agent's notice, nothing listed", {k: ([] if k == "lines" else v) for k, v in values.items()
                                                     if k in info(name).variables})]

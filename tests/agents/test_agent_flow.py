@@ -8,6 +8,7 @@ import smtplib
 import pytest
 from sqlmodel import select
 
+from gateway.agents.auth import foreign_envelope
 from gateway.errors import GatewayError
 from gateway.merge import merge
 from gateway.models import Agent, Conversation, Message, Note, RawMessage, RawState, Scheduled, ScheduledState, Status
@@ -155,6 +156,36 @@ def reply_text(agent: str, notification, body: str, to: str = "") -> bytes:
             f"\r\n{body}\r\n\r\nOn Mon, 2 Mar 2026, Support wrote:\r\n> ##- Reply above this line to answer the customer -##\r\n"
             "> Commands: start your reply with #note\r\n").encode()
 
+
+
+def test_an_agents_reply_through_another_domains_envelope_is_relayed_and_the_agent_is_told(desk: Desk,
+                                                                                           store) -> None:
+    got = open_conversation(desk)
+    to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    desk.send(reply_text("alice@example.com", got["alice"], "Hi Anne, try turning it off and on."), to,
+              "mallory@evil.example")
+    mails = desk.take()
+    # Relayed: Gmail's "send mail as" looks the same, and refusing it would stop such a desk cold.
+    assert desk.to("anne@customer.example", mails)
+    (told,) = desk.to("alice@example.com", mails)
+    assert "mallory@evil.example" in text_of(told) and "tell your admin" in text_of(told)
+    assert told["Auto-Submitted"] == "auto-generated"
+    with store.reading() as tx:
+        (note,) = tx.exec(select(Note).where(Note.kind == "sender_unverified")).all()
+    assert "mallory@evil.example" in note.body and note.author == "alice@example.com"
+    # The agent's own domain, or a subdomain of it (a provider's bounce address), is theirs: nothing to say.
+    desk.send(reply_text("alice@example.com", got["alice"], "One more thing: check the cable."), to,
+              "bounces+x1@mail.example.com")
+    assert desk.to("alice@example.com", desk.take()) == []
+
+
+def test_foreign_envelope_compares_domains_and_their_subdomains() -> None:
+    assert foreign_envelope("alice@example.com", "alice@example.com") == ""
+    assert foreign_envelope("alice@example.com", "b+1@bounce.example.com") == ""
+    assert foreign_envelope("alice@eu.example.com", "alice@example.com") == ""
+    assert foreign_envelope("alice@example.com", None) == "" and foreign_envelope("alice@example.com", "") == ""
+    assert foreign_envelope("alice@example.com", "mallory@evil.example") == "mallory@evil.example"
+    assert foreign_envelope("alice@example.com", "x@notexample.com") == "x@notexample.com"
 
 def test_a_typo_in_a_command_sends_nothing_and_tells_the_agent_once(desk: Desk, store) -> None:
     got = open_conversation(desk)

@@ -50,3 +50,13 @@ def test_without_an_authserv_id_no_header_is_trusted() -> None:
     assert dmarc_failure(headers, "") == ""
     assert "DMARC fail" in dmarc_failure(headers, OURS)
     assert dmarc_failure((("Authentication-Results", "garbage ;;; ="),), OURS) == ""
+
+
+def test_where_our_mta_checks_dmarc_another_domains_envelope_tells_nobody(desk: Desk) -> None:
+    got = open_conversation(desk)
+    to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    passed = f"{OURS}; dmarc=pass header.from=example.com"
+    desk.send(with_results(reply_text("alice@example.com", got["alice"], "Hi Anne, try turning it off and on."),
+                           passed), to, "alice=example.com@srs.forwarder.example")
+    mails = desk.take()
+    assert desk.to("anne@customer.example", mails) and desk.to("alice@example.com", mails) == []
