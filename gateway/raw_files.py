@@ -29,9 +29,12 @@ class RawFiles:
         for key, data in zip(keys, items):
             path = self.path(key)
             if path.exists():
-                # Fresh again: retention never removes a file reused after its cut-off.
-                os.utime(path)
-                continue
+                try:
+                    # Fresh again: retention never removes a file reused after its cut-off.
+                    os.utime(path)
+                    continue
+                except FileNotFoundError:
+                    pass  # Retention moved it aside this instant: written anew below.
             for folder in (path.parent.parent, path.parent):
                 if not folder.exists():
                     folder.mkdir(parents=True, exist_ok=True)
@@ -70,13 +73,23 @@ class RawFiles:
     def remove_older_than(self, key: str, cutoff: float) -> int:
         """Remove the file if it was last written or reused before `cutoff` (a timestamp); its size, else 0."""
         path = self.path(key)
+        # Moved aside before it is judged, never judged then removed: a message stored with the same bytes in
+        # between either reused it first (its fresh time shows, and it is put back) or finds no file and writes
+        # it anew. Judged in place, a reuse between the look and the unlink lost that message's bytes.
+        aside = path.with_name(f".{key}.removing.{os.getpid()}.{time.monotonic_ns()}")
         try:
-            stat = path.stat()
-            if stat.st_mtime >= cutoff:
-                return 0
-            path.unlink()
+            os.rename(path, aside)
         except FileNotFoundError:
             return 0
+        stat = aside.stat()
+        if stat.st_mtime >= cutoff:
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                pass  # Written anew meanwhile: that copy stands.
+            aside.unlink()
+            return 0
+        aside.unlink()
         return stat.st_size
 
 

@@ -8,6 +8,8 @@ import email.policy
 import json
 import os
 import smtplib
+import time
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -18,6 +20,7 @@ from gateway.config import replace
 from gateway.health.storage import check_storage
 from gateway.models import Agent, RawMessage
 from gateway.pipeline import Processor
+from gateway.raw_files import RawFiles
 from gateway.runtime import Runtime
 from gateway.store import Store
 from tests.conftest import SECRET, listening
@@ -145,3 +148,48 @@ def test_a_filesystem_that_refuses_chown_still_stores_the_mail(tmp_path, monkeyp
     monkeypatch.setattr(os, "chown", refuse)  # an NFS share with root squashed
     (key,) = RawFiles(root).put_many([b"Subject: hello\r\n\r\nbody\r\n"])
     assert RawFiles(root).get(key) == b"Subject: hello\r\n\r\nbody\r\n"
+
+
+def _old_file(files: RawFiles, data: bytes) -> tuple[str, float]:
+    """A stored file last touched a day ago, and a cut-off an hour ago."""
+    (key,) = files.put_many([data])
+    day_ago = time.time() - 86400
+    os.utime(files.path(key), (day_ago, day_ago))
+    return key, time.time() - 3600
+
+
+def test_a_message_stored_again_while_retention_removes_its_file_keeps_its_bytes(tmp_path, monkeypatch):
+    files, data = RawFiles(tmp_path), b"Subject: same bytes\r\n\r\nagain\r\n"
+    key, cutoff = _old_file(files, data)
+    unlink = Path.unlink
+
+    def stored_again_first(self: Path, *args: object, **kwargs: object) -> None:
+        monkeypatch.setattr(Path, "unlink", unlink)
+        files.put_many([data])  # The same bytes arrive between retention's look at the file and its removal.
+        unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", stored_again_first)
+    files.remove_older_than(key, cutoff)
+    assert files.get(key) == data
+
+
+def test_a_file_reused_just_before_retention_moves_it_is_put_back(tmp_path, monkeypatch):
+    files, data = RawFiles(tmp_path), b"Subject: same bytes\r\n\r\nagain\r\n"
+    key, cutoff = _old_file(files, data)
+    rename = os.rename
+
+    def reused_first(source: str, target: str) -> None:
+        monkeypatch.setattr(os, "rename", rename)
+        files.put_many([data])
+        rename(source, target)
+
+    monkeypatch.setattr(os, "rename", reused_first)
+    assert files.remove_older_than(key, cutoff) == 0
+    assert files.get(key) == data and [p.name for p in files.path(key).parent.iterdir()] == [key]
+
+
+def test_an_old_file_nobody_reused_is_removed(tmp_path):
+    files = RawFiles(tmp_path)
+    key, cutoff = _old_file(files, b"Subject: old\r\n\r\nold\r\n")
+    assert files.remove_older_than(key, cutoff) > 0
+    assert not files.path(key).exists() and list(files.path(key).parent.iterdir()) == []
