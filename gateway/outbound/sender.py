@@ -12,7 +12,7 @@ from gateway.bounces import record_hard_bounces, refused_recipients
 from gateway.config import Settings
 from gateway.models import Conversation, Note, OutboxItem, OutboxStatus, Status
 from gateway.outbound.backoff import next_attempt
-from gateway.outbound.transport import Outcome, SendResult, Transport
+from gateway.outbound.transport import SEND_TIMEOUTS, Outcome, SendResult, Transport
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,13 @@ class OutboxSender:
 
     @property
     def lease(self) -> timedelta:
-        """Long enough to send a whole batch, each item taking at most the relay timeout."""
+        """Long enough to send a whole batch, each item taking at most the relay timeout; a slower relay gets the
+        rest of the batch back rather than a send that could outlast it (run_once)."""
         return self.settings.relay.timeout * (self.batch + 1)
+
+    @property
+    def longest_send(self) -> timedelta:
+        return self.settings.relay.timeout * SEND_TIMEOUTS
 
     def release_abandoned(self) -> int:
         """Put every SENDING row back to PENDING; only for a store that one process owns (SQLite)."""
@@ -79,7 +84,12 @@ class OutboxSender:
     def run_once(self) -> int:
         """Deliver what is due now; return how many items were tried."""
         items = self._claim(self.clock())
-        for item in items:
+        for n, item in enumerate(items):
+            if item.lease_until is not None and self.clock() + self.longest_send > item.lease_until:
+                # A slow relay used up the batch's lease: a send begun now could outlast it, and another gateway
+                # would then send the same mail. The rest goes back, for the next pass.
+                self._release(items[n:])
+                return n
             try:
                 result = self.transport.send(item)
             except Exception as exc:  # A transport bug must not strand the rest of the claimed batch.
@@ -90,6 +100,15 @@ class OutboxSender:
         if not items:
             self.transport.close()  # Nothing due: do not hold the relay's connection while idle.
         return len(items)
+
+    def _release(self, items: list[OutboxItem]) -> None:
+        with self.store.transaction() as tx:
+            for item in items:
+                row = tx.get(OutboxItem, item.id)
+                if row is not None and row.status == OutboxStatus.SENDING:  # Ours: its lease has not run out.
+                    row.status, row.lease_until = OutboxStatus.PENDING, None
+        log.warning("%d outbox items put back unsent: the relay is slow and their lease would run out",
+                    len(items))
 
     def _record(self, tx: Session, item: OutboxItem, result: SendResult, now: datetime) -> None:
         item.attempts += 1

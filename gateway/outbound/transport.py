@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
 from gateway.config import RelaySettings
 from gateway.models import OutboxItem
+
+
+# One send (reconnecting, STARTTLS, AUTH and the mail itself) is cut off after this many relay timeouts: each
+# read is bounded by the timeout, but a relay that trickles its answers could stretch a send past the lease
+# that keeps another gateway from sending the same mail.
+SEND_TIMEOUTS = 6
 
 
 class Outcome(StrEnum):
@@ -68,18 +76,37 @@ class SmtpTransport:
                 pass
             self.close()
         client = smtplib.SMTP(self.relay.host, self.relay.port, timeout=self.relay.timeout.total_seconds())
+        self._client = client  # Now, so the send's deadline can cut STARTTLS and AUTH off too.
         try:
             if self.relay.starttls:
                 client.starttls(context=ssl.create_default_context(cafile=self.relay.ca_file or None))
             if self.relay.username:
                 client.login(self.relay.username, self.relay.password)
         except BaseException:
+            self._client = None
             client.close()
             raise
-        self._client = client
         return client
 
+    def _cut(self) -> None:
+        """The send's deadline passed: end the connection, so the read waiting on it fails at once."""
+        sock = self._client.sock if self._client is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def send(self, item: OutboxItem) -> SendResult:
+        deadline = threading.Timer(self.relay.timeout.total_seconds() * SEND_TIMEOUTS, self._cut)
+        deadline.daemon = True
+        deadline.start()
+        try:
+            return self._send(item)
+        finally:
+            deadline.cancel()
+
+    def _send(self, item: OutboxItem) -> SendResult:
         try:
             client = self._connection()
         except (OSError, smtplib.SMTPException) as exc:

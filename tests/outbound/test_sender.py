@@ -13,6 +13,8 @@ from gateway.actions import UpdateConversation
 from gateway.config import Settings
 from gateway.models import Agent, Conversation, Note, OutboxItem, OutboxStatus, Status
 from gateway.outbound.backoff import next_attempt
+from gateway.outbound.sender import OutboxSender
+from gateway.outbound.transport import MemoryTransport, SendResult
 from gateway.pipeline import load_roster
 from tests.helpers import conversations, deliver, make_mail, outbox_items, run_until_idle
 
@@ -103,6 +105,23 @@ def test_a_send_interrupted_by_a_crash_is_taken_over_after_its_lease(processor, 
     assert relay_sender.run_once() == 1
     assert outbox_items(store)[0].status == OutboxStatus.SENT
 
+
+
+def test_a_slow_relay_never_gets_a_send_begun_that_could_outlast_the_lease(processor, store, settings, clock):
+    queue_ack(processor, 3)
+
+    class SlowRelay(MemoryTransport):
+        def send(self, item: OutboxItem) -> SendResult:
+            # This send used up the batch's slack: one more might run past the lease of those still waiting.
+            clock.advance(seconds=(sender.lease - sender.longest_send).total_seconds() + 1)
+            return super().send(item)
+
+    sender = OutboxSender(store, settings, SlowRelay(), clock)
+    assert sender.run_once() == 1
+    assert sorted(i.status for i in outbox_items(store)) == ["pending", "pending", "sent"]
+    assert [i.lease_until for i in outbox_items(store)] == [None, None, None]
+    run_until_idle(sender.run_once)
+    assert len(sender.transport.sent) == 3, "the rest go on the next passes, each once"
 
 def test_a_restarted_single_process_gateway_releases_what_it_was_sending(processor, relay_sender, store, clock):
     queue_ack(processor)
