@@ -39,9 +39,10 @@ class OutboxSender:
 
     @property
     def lease(self) -> timedelta:
-        """Long enough to send a whole batch, each item taking at most the relay timeout; a slower relay gets the
-        rest of the batch back rather than a send that could outlast it (run_once)."""
-        return self.settings.relay.timeout * (self.batch + 1)
+        """Long enough to send a whole batch, each item taking at most the relay timeout, and never shorter than
+        the longest send; a slower relay gets the rest of the batch back rather than a send that could outlast it
+        (run_once)."""
+        return self.settings.relay.timeout * max(self.batch + 1, SEND_TIMEOUTS + 1)
 
     @property
     def longest_send(self) -> timedelta:
