@@ -84,6 +84,7 @@ def main() -> None:
     source = folder / "history.mbox"
     mbox_of(source, count, random.Random(SEED))
     print(f"{count} messages, {source.stat().st_size / 1e6:.1f} MB mbox; store {url.split('@')[-1]}")
+    timed(env, "init", "--config", str(folder / "gateway.toml"))  # Only init creates a database.
     seconds = timed(env, "import", "mbox", str(source))
     print(f"import mbox: {seconds:.1f} s, {count / seconds:.0f} messages/s")
     for fmt in ("jsonl", "mbox"):
