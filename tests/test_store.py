@@ -35,23 +35,26 @@ def _locked(path: str) -> bool:
 def test_give_way_returns_only_once_a_waiting_writer_holds_the_gate(tmp_path: Path) -> None:
     db = tmp_path / "gateway.db"
     worker, smtp = WriterGate(str(db)), WriterGate(str(db))  # two open files: as two processes would be
-    smtp_in = threading.Event()
+    # Ten rounds: a give_way that returned too early is caught before the waiter takes the gate in about half of
+    # them (the waiter may win the race to the gate anyway), so all ten missing it is a chance of 1 in 1,000.
+    for _ in range(10):
+        smtp_in = threading.Event()
 
-    def commit() -> None:
-        with smtp:
-            smtp_in.set()
-            time.sleep(0.05)
+        def commit() -> None:
+            with smtp:
+                smtp_in.set()
+                time.sleep(0.05)
 
-    with worker:
-        committer = threading.Thread(target=commit)
-        committer.start()
-        while not _someone_waits(db):
-            time.sleep(0.001)
-        assert not smtp_in.is_set()
-    worker.give_way()
-    # The committer holds the gate now (it may not have reached `set` yet), or has had it already.
-    assert _gate_held(db) or smtp_in.is_set()
-    committer.join()
+        with worker:
+            committer = threading.Thread(target=commit)
+            committer.start()
+            while not _someone_waits(db):
+                time.sleep(0.001)
+            assert not smtp_in.is_set()
+        worker.give_way()
+        # The committer holds the gate now (it may not have reached `set` yet), or has had it already.
+        assert _gate_held(db) or smtp_in.is_set()
+        committer.join()
 
 
 def test_give_way_does_not_wait_when_nobody_waits(tmp_path: Path) -> None:
