@@ -69,7 +69,8 @@ def reply_to_person(msg: ParsedMessage, settings: Settings) -> tuple[str, str] |
 def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str, ...],
              settings: Settings, secret: str, agents: frozenset[str]) -> Sender:
     """Decide the sender's kind; our own mail coming back is OWN (a loop), never a customer."""
-    address = msg.from_address
+    # A From with no address in it (none at all, or a bare name) leaves the envelope sender as the one to answer.
+    address = msg.from_address or (envelope_from or "").strip().lower()
     channel = channel_of(msg, rcpt_tos, settings)
 
     def sender(kind: SenderKind, reason: str = "") -> Sender:

@@ -54,9 +54,11 @@ def reply(tx: Session, rt: Runtime, conversation: Conversation, agent: AgentView
     Raises GatewayError, saying why, when the mail rule would not relay it either.
     """
     customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
-    if customer is None or not customer.address.isascii():
-        raise GatewayError(f"the customer's address {customer.address if customer else '(none)'} needs SMTPUTF8, "
-                           "which we do not send yet; write to them from your own mail client")
+    if customer is None or not customer.address:
+        raise GatewayError(f"conversation {conversation.ref} has no customer address to answer")
+    if not customer.address.isascii():
+        raise GatewayError(f"the customer's address {customer.address} needs SMTPUTF8, which we do not send yet; "
+                           "write to them from your own mail client")
     if not text.strip():
         raise GatewayError("the reply is empty; write the answer into the file")
     if leaks_internal(text, html):

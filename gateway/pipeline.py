@@ -149,6 +149,10 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if sender.kind is SenderKind.OWN:
         _quarantine_raw(raw, msg, "classify", f"loop: {sender.reason}", now)
         return
+    if sender.is_customer and not sender.address:
+        # Nobody could be answered, and every such mail would share one blank customer and their conversations.
+        _quarantine_raw(raw, msg, "classify", "no sender address: neither From nor the envelope names one", now)
+        return
     # Two gateways threading one person's new mails side by side would each open a conversation for them.
     if not sender.is_machine and not hold_until_commit(tx, f"sender:{sender.address}"):
         raise SenderBusy(sender.address)

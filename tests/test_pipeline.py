@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default
@@ -11,7 +12,7 @@ from sqlmodel import select
 
 from gateway.config import replace
 from gateway.inbound.accept import Envelope, accept
-from gateway.models import RawMessage, RawState
+from gateway.models import Conversation, Customer, RawMessage, RawState
 from gateway.pipeline import Processor
 from gateway.reply_token import ref_from_address, ref_from_message_id
 from gateway.runtime import Runtime
@@ -154,6 +155,29 @@ def test_mail_from_our_own_address_is_quarantined_as_a_loop_and_never_answered(p
     assert outbox_items(store) == [] and conversations(store) == []
 
 
+def without_from(raw: bytes, replacement: bytes = b"") -> bytes:
+    return re.sub(rb"^From: [^\r\n]*\r?\n", replacement, raw, count=1, flags=re.M)
+
+
+def test_mail_with_no_from_address_belongs_to_its_envelope_sender_each_their_own(processor, store):
+    deliver(processor, without_from(make_mail(subject="Printer", message_id="<n1@x>")), mail_from="hank@one.example")
+    deliver(processor, without_from(make_mail(subject="Invoice", message_id="<n2@x>"), b"From: just a name\r\n"),
+            mail_from="ian@other.example")
+    with store.reading() as tx:
+        owners = dict(tx.exec(select(Conversation.subject, Customer.address).join(Customer)).all())
+        linked = tx.exec(select(Conversation.linked_to_id)).all()
+    assert owners == {"Printer": "hank@one.example", "Invoice": "ian@other.example"} and linked == [None, None]
+    assert sorted(i.recipient for i in outbox_items(store)) == ["hank@one.example", "ian@other.example"]
+
+
+def test_mail_that_names_no_sender_anywhere_is_quarantined_not_answered(processor, store):
+    raw_id = deliver(processor, without_from(make_mail()), mail_from=None)  # a pipe without --from
+    with store.reading() as tx:
+        row = tx.get(RawMessage, raw_id)
+    assert (row.state, row.stage) == (RawState.QUARANTINED, "classify") and "no sender address" in row.reason
+    assert outbox_items(store) == [] and conversations(store) == []
+
+
 def test_our_own_acknowledgement_coming_back_is_a_loop(processor, store):
     deliver(processor, make_mail())
     [ack] = outbox_items(store)
@@ -195,12 +219,6 @@ def test_a_mail_without_message_id_gets_an_acknowledgement_without_empty_threadi
     [ack] = outbox_items(store)
     headers = message_from_bytes(ack.raw, policy=default)
     assert headers["In-Reply-To"] is None and headers["References"] is None
-
-
-def test_a_mail_without_a_sender_address_gets_no_acknowledgement(processor, store):
-    deliver(processor, make_mail(sender=""))
-    assert outbox_items(store) == []
-    assert len(conversations(store)) == 1
 
 
 def test_a_passing_database_error_leaves_the_message_for_the_next_pass_instead_of_quarantining_it(

@@ -124,6 +124,9 @@ def _answer(ctx: Context, mail: AgentMail) -> Decision:
         return Decision(actions=tuple(actions), final=True)
     if not body and not mail.has_files:
         return Decision(actions=tuple(actions), final=True)  # Only commands: nothing for the customer.
+    if not ctx.conversation.customer_address:
+        return Decision(actions=(*actions, TellAgent(mail.agent, "not_relayed", (
+            "the customer's mail gave no address to answer (no From address, no envelope sender)",))), final=True)
     if not ctx.conversation.customer_address.isascii():
         return Decision(actions=(*actions, TellAgent(mail.agent, "not_relayed", (
             f"the customer's address {ctx.conversation.customer_address} needs SMTPUTF8, which we do not send yet; "

@@ -66,6 +66,8 @@ def by_references(tx: Session, msg: ParsedMessage) -> Conversation | None:
 def is_participant(tx: Session, conversation: Conversation, sender: Sender) -> bool:
     if sender.kind is SenderKind.AGENT:
         return True
+    if not sender.address:
+        return False
     return tx.exec(select(Participant.id).where(
         Participant.conversation_id == conversation.id, Participant.address == sender.address)).first() is not None
 

@@ -19,11 +19,11 @@ ALICE = AgentView(1, "alice@example.com", "Alice")
 BOB = AgentView(2, "bob@example.com", "Bob")
 
 
-def context(text: str, html: str = "", **mail: object) -> Context:
+def context(text: str, html: str = "", customer: str = "anne@customer.example", **mail: object) -> Context:
     reply = ReplyText(text=text, html=html, stripped="", cut_by="marker")
     return Context(ParsedMessage(), Sender(SenderKind.AGENT, ALICE.address, "Alice", "support@example.com"),
                    ConversationView("K7Q2M9XA", "open", False, customer_name="Anne Example",
-                                    customer_address="anne@customer.example", tags=("vpn",)),
+                                    customer_address=customer, tags=("vpn",)),
                    Settings(), NOW, roster=(ALICE, BOB),
                    agent_mail=AgentMail(ALICE, 7, reply, **mail),  # type: ignore[arg-type]
                    saved_replies={"thanks": "Thanks {{ customer_name }}!", "include": 'Hi {% include "x" %}',
@@ -40,6 +40,12 @@ def test_state_commands_become_one_update() -> None:
 def test_a_reply_that_still_shows_the_notifications_internal_lines_is_not_relayed() -> None:
     decision = handle_agent_mail(context("Sure!\n##- Reply above this line to answer the customer -##\nCommands: x"))
     assert decision.actions == (TellAgent(ALICE, "not_relayed"),)
+
+
+def test_a_reply_to_a_customer_with_no_address_is_not_relayed_and_the_agent_is_told_why() -> None:
+    # A conversation of such mail from before the pipeline quarantined it: "sent" to nobody, it would be lost.
+    (told,) = handle_agent_mail(context("Sure, try again.", customer="")).actions
+    assert isinstance(told, TellAgent) and told.template == "not_relayed" and "no address" in told.lines[0]
 
 
 def test_an_unknown_saved_reply_is_not_sent_and_the_agent_is_told_which_exist() -> None:

@@ -167,6 +167,10 @@ def test_a_reply_is_refused_when_the_mail_rule_would_refuse_it(env, ref, store, 
         tx.exec(select(Customer)).one().address = "anné@exämple.de"
     leaky.write_text("Fixed.\n")
     assert "SMTPUTF8" in gateway(env, "conversations", "reply", ref, "-f", str(leaky), "--as", "bob", code=1)
+    with store.transaction() as tx:
+        tx.exec(select(Customer)).one().address = ""  # mail from before address-less mail was quarantined
+    assert "no customer address to answer" in gateway(env, "conversations", "reply", ref, "-f", str(leaky), "--as",
+                                                      "bob", code=1)
     assert gateway(env, "conversations", "reply", ref, "-f", "/nope", "--as", "bob", code=2) == (
         "error: cannot read /nope: No such file or directory")
 
