@@ -16,7 +16,8 @@ from gateway.agents.reply import leaks_internal
 from gateway.agents.roster import AgentView
 from gateway.apply import apply
 from gateway.errors import GatewayError
-from gateway.models import Conversation, Customer, Direction, Message, Note
+from gateway.merge import merge, survivor
+from gateway.models import Conversation, Customer, Direction, Message, Note, Priority, Status
 from gateway.pipeline import load_roster
 from gateway.runtime import Runtime
 
@@ -76,6 +77,29 @@ def reply(tx: Session, rt: Runtime, conversation: Conversation, agent: AgentView
         actions.append(TellColleagues(others, agent, text.strip()))
     apply(tx, conversation, _request(agent.address, now), actions, rt, roster, now)
     conversation.updated_at = now
+
+
+_OPENNESS = (Status.OPEN, Status.PENDING, Status.RESOLVED)
+_URGENCY = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
+
+
+def merge_into(tx: Session, rt: Runtime, source: Conversation, target: Conversation, by: str,
+               now: datetime) -> Conversation:
+    """Merge `source` into `target` (or what it was merged into); the survivor is as open, as urgent and as
+    assigned as the more of the two, so a request still waiting never vanishes into a resolved conversation."""
+    status, priority, assignee_id = source.status, source.priority, source.assignee_id
+    survivor_ = survivor(tx, target)
+    merge(tx, source, survivor_, now, by)
+    roster = load_roster(tx)
+    assignee = next((a for a in roster if a.id == assignee_id), None) if survivor_.assignee_id is None else None
+    update = UpdateConversation(
+        status=status if _OPENNESS.index(Status(status)) < _OPENNESS.index(Status(survivor_.status)) else None,
+        priority=priority if _URGENCY.index(Priority(priority)) < _URGENCY.index(Priority(survivor_.priority))
+        else None,
+        assign=assignee)
+    if update != UpdateConversation():
+        change(tx, rt, survivor_, update, by, now)
+    return survivor_
 
 
 def link(tx: Session, conversation: Conversation, other: Conversation, by: str, now: datetime) -> bool:

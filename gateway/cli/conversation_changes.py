@@ -21,8 +21,7 @@ from gateway.agents.roster import AgentView, find_agent
 from gateway.cli.common import MAX_ID, ConfigOption, admin_name, fail, open_runtime, settings_from
 from gateway.cli.refs import RefArgument, find_conversation, ref_argument
 from gateway.clock import utc_now
-from gateway.conversation_admin import add_note, change, link as link_conversations, reply as send_reply
-from gateway.merge import merge as merge_conversations
+from gateway.conversation_admin import add_note, change, link as link_conversations, merge_into, reply as send_reply
 from gateway.models import Conversation, Message, Status
 from gateway.pipeline import load_roster
 from gateway.runtime import Runtime
@@ -179,10 +178,12 @@ def merge(ref: Annotated[str, ref_argument("REF", "The conversation to fold in, 
 
     Example: gateway conversations merge K7Q2M9XA QW3RT5YZ
     """
-    with _changing(config) as (tx, _):
+    with _changing(config) as (tx, rt):
         source, target = find_conversation(tx, ref), find_conversation(tx, into)
-        merge_conversations(tx, source, target, utc_now(), by=admin_name())
-    typer.echo(f"merged {source.ref} into {target.ref}")
+        status = target.status
+        target = merge_into(tx, rt, source, target, admin_name(), utc_now())
+    now = f"; {target.ref} is {target.status} again, as {source.ref} was" if target.status != status else ""
+    typer.echo(f"merged {source.ref} into {target.ref}{now}")
 
 
 def _message(tx: Session, conversation: Conversation, wanted: str) -> Message:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.models import Agent, Scheduled, ScheduledState
 from tests.helpers import conversations, deliver, load_raw, make_mail
 
 runner = CliRunner()
@@ -122,6 +124,28 @@ def test_merge_folds_one_conversation_into_another_and_refuses_nonsense(env, pro
     missing = runner.invoke(app, ["conversations", "merge", "NOPE2345", second], env=env)
     assert missing.exit_code == 1 and "gateway conversations list" in missing.output
 
+
+
+def test_merging_a_waiting_request_into_a_resolved_conversation_reopens_it(env, processor, store):
+    with store.transaction() as tx:
+        tx.add(Agent(address="bob@example.com", name="Bob"))
+    deliver(processor, make_mail())
+    deliver(processor, make_mail(subject="Invoice wrong", message_id="<i@x>", body="Charged twice.\n"))
+    old, new = [c.ref for c in conversations(store)]
+    for args in (["close", old], ["assign", new, "bob"], ["tag", new, "billing"]):
+        assert runner.invoke(app, ["conversations", *args], env=env).exit_code == 0
+    with store.reading() as tx:
+        assert tx.exec(select(Scheduled).where(Scheduled.state == ScheduledState.PENDING)).all(), "a survey is due"
+    merged = runner.invoke(app, ["conversations", "merge", new, old], env=env)
+    assert merged.exit_code == 0 and f"{old} is open again, as {new} was" in merged.output
+    shown = json.loads(runner.invoke(app, ["conversations", "show", old, "--json"], env=env).output)
+    assert (shown["status"], shown["assignee"], shown["tags"]) == ("open", "bob@example.com", ["billing"])
+    with store.reading() as tx:
+        assert tx.exec(select(Scheduled).where(Scheduled.state == ScheduledState.PENDING)).all() == [], \
+            "no survey about a conversation that waits for an answer"
+    listed = [json.loads(line)["ref"] for line in runner.invoke(app, ["conversations", "list", "--json"],
+                                                                  env=env).output.splitlines()]
+    assert listed == [old], "the waiting request is still on the list"
 
 def test_show_names_each_attachment_with_its_size(env, processor, store):
     deliver(processor, load_raw("with_attachment.eml"))
