@@ -33,8 +33,8 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
             channel: Annotated[str, typer.Option(help="The support address this mail came to [default: from its "
                                                       "To and Cc, else the first of \\[mail] addresses].",
                                                  show_default=False)] = "",
-            force: Annotated[bool, typer.Option("--force", help="Import even though colleagues who answered customers "
-                                                                "in it are not agents: their mail is taken for "
+            force: Annotated[bool, typer.Option("--force", help="Import even though people who answered customers in "
+                                                                "it are not agents here: their mail is taken for "
                                                                 "customers'.")] = False,
             config: ConfigOption = None) -> None:
     """Import past mail, threaded like new mail; nothing is sent for it.
@@ -74,16 +74,16 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
 
 
 def _refuse_unlisted_agents(rt: Runtime, box: Mailbox, start: int) -> None:
-    """Stop before anything is stored when people of our domain answered customers in the archive but are no agents."""
+    """Stop before anything is stored when the archive shows people answering customers who are no agents here."""
     with rt.store.reading() as tx:
         known = frozenset(tx.exec(select(Agent.address)).all()) | list_addresses(tx, rt.settings)
     found = unlisted_agents((item.raw for item in box.items(start)), rt.settings.support_addresses, known)
     if found:
-        who = ", ".join(f"{address} ({counted(n, 'answer')})" for address, n in found.most_common(5))
+        who = ", ".join(f"{address} ({counted(n, 'message')})" for address, n in found.most_common(5))
         more = f" and {counted(len(found) - 5, 'other')}" if len(found) > 5 else ""
-        fail(f"{box.path} has answers to customers from {who}{more}, who are not agents, so their mail would open "
-             "customers' conversations; add them first (`gateway agents add ADDRESS`), or pass --force if they "
-             "are customers")
+        fail(f"{box.path} shows {who}{more} answering customers, but they are not agents here, so their mail would "
+             "open customers' conversations; add them first (`gateway agents add ADDRESS`), or pass --force if "
+             "they are customers")
 
 
 def register(app: typer.Typer) -> None:

@@ -157,6 +157,9 @@ def test_an_mbox_export_imported_into_an_empty_install_gives_the_same_conversati
     cli(env, "export", "--format", "mbox", str(out))
     before = _shape(store)
     empty(store)
+    # Alice answered and was assigned in the archive: without her on the roster, her mail would open conversations.
+    refused = cli(env, "import", "mbox", str(out), code=1).stderr
+    assert "alice@example.com (" in refused and "gateway agents add" in refused and conversations(store) == []
     with store.transaction() as tx:
         tx.add(Agent(address="alice@example.com", name="Alice"))
     result = cli(env, "import", "mbox", str(out))
@@ -226,7 +229,7 @@ def test_import_asks_for_the_agents_first_when_colleagues_answered_customers_in_
     _maildir(tmp_path / "Support", [make_mail(), answer.as_bytes(), internal])
     refused = cli(env, "import", "maildir", str(tmp_path / "Support"), code=1)
     assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1
-    assert "alice@example.com (1 answer)" in refused.stderr and "carl" not in refused.stderr
+    assert "alice@example.com (1 message)" in refused.stderr and "carl" not in refused.stderr
     assert "gateway agents add" in refused.stderr and "--force" in refused.stderr
     assert conversations(store) == []  # Nothing stored: the same command works once the agent is added.
     cli(env, "agents", "add", "alice@example.com")
