@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
+from gateway.actions import TellAgent
 from gateway.agents.auth import AgentClaim, authenticate, dmarc_failure, foreign_envelope
 from gateway.agents.gather import gather_agent_mail
 from gateway.agents.reply_text import ReplyText, extract_reply
@@ -290,12 +291,24 @@ def _process_our_imported_mail(tx: Session, raw: RawMessage, msg: ParsedMessage,
     log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation else "-")
 
 
+def _asked_by(agent: AgentView, now: datetime) -> Message:
+    """The message apply() names as the cause of what it does, for mail that is not recorded (never stored)."""
+    return Message(message_key="", direction=Direction.IN, kind="agent", sender=agent.address, created_at=now)
+
+
 def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, claim: AgentClaim,
                         digest: str, reused: bool, roster: tuple[AgentView, ...], rt: Runtime,
                         now: datetime) -> None:
     """An agent's mail: refused ones are quarantined (never answered by mail); proven ones go to the rules."""
     if claim.refusal:
         _quarantine_raw(raw, msg, "authenticate", claim.refusal, now)
+        agent = next((a for a in roster if a.address == sender.address), None)
+        if agent is not None and (refused_in := by_ref(tx, claim.ref)) is not None:
+            # An agent's answer that went to the wrong address must not vanish without a word: they are told, at
+            # their own address (if the From was forged, the real agent hears someone tried).
+            told = TellAgent(agent, "not_relayed", (f"{claim.refusal}; nothing was sent, and the mail is in "
+                                                    "quarantine. Answer again from your notification's Reply-To.",))
+            apply(tx, refused_in, _asked_by(agent, now), [told], rt, roster, now)
         return
     named = tx.exec(select(Conversation).where(Conversation.ref == claim.ref)).first()
     # Locked, so two agents' replies processed at once by two gateways see each other: one is held, and reads

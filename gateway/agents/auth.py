@@ -30,13 +30,14 @@ def authenticate(sender: str, is_agent: bool, addresses: Iterable[str], secret: 
             # A notification sent to a list address is answered by one of its members, from their own address.
             if token.is_agent_token(secret, sender) or any(token.is_agent_token(secret, lst) for lst in lists):
                 return AgentClaim(agent=sender, ref=token.ref, note=token.local == "note")
-        owner = next((a for t in tokens for a in sorted(agents | lists) if t.is_agent_token(secret, a)), None)
-        if owner is not None:
-            return AgentClaim(refusal=f"agent {sender} used {owner}'s reply address; each agent answers "
-                                      "from the notification they were sent")
-        if any(token.is_customer_token(secret) for token in tokens):
-            return AgentClaim(refusal=f"agent {sender} wrote to the customer's reply address; "
-                                      "agents answer from the notification they were sent")
+        # The ref comes with a refusal only where a valid token names it: the agent is told there.
+        owned = next(((t, a) for t in tokens for a in sorted(agents | lists) if t.is_agent_token(secret, a)), None)
+        if owned is not None:
+            return AgentClaim(ref=owned[0].ref, refusal=f"agent {sender} used {owned[1]}'s reply address; each "
+                                                        "agent answers from the notification they were sent")
+        if customers := [t for t in tokens if t.is_customer_token(secret)]:
+            return AgentClaim(ref=customers[0].ref, refusal=f"agent {sender} wrote to the customer's reply address; "
+                                                            "agents answer from the notification they were sent")
         return AgentClaim(refusal=f"mail from agent {sender} without their reply token "
                                   "(a forwarded notification, a forged token, or new mail from an agent's address)")
     for token in tokens:

@@ -208,7 +208,8 @@ def test_a_saved_reply_is_inserted_personalised_before_the_agents_text(desk: Des
     assert text_of(relayed).startswith(f"Hi Anne, a restart usually fixes this ({ref}).\n\nTell me how it goes.")
 
 
-@pytest.mark.parametrize("forge", ["spoofed_from", "wrong_mac", "other_conversation", "other_agents_token"])
+@pytest.mark.parametrize("forge", ["spoofed_from", "wrong_mac", "other_conversation", "other_agents_token",
+                                   "customers_address"])
 def test_a_reply_that_is_not_the_agents_own_is_quarantined_and_never_answered(desk: Desk, store, forge: str) -> None:
     got = open_conversation(desk)
     to = got["alice"]["Reply-To"].addresses[0].addr_spec
@@ -220,11 +221,20 @@ def test_a_reply_that_is_not_the_agents_own_is_quarantined_and_never_answered(de
     elif forge == "other_conversation":
         ref = conversation(store).ref.lower()
         to = to.replace(ref, "b3b3b3b3")
+    elif forge == "customers_address":
+        to = got["ack"]["Reply-To"].addresses[0].addr_spec
     else:
         sender = "bob@example.com"
     raw = reply_text(sender, got["alice"], "Hi Anne, here is a refund link: http://evil.example/", to=to)
     desk.send(raw, to, sender)
-    assert desk.take() == [], "nothing relayed, nobody answered"
+    mails = desk.take()
+    if forge in ("other_agents_token", "customers_address"):
+        # An agent who answered from the wrong mail: their answer must not vanish without a word.
+        (told,) = desk.to(sender, mails)
+        assert ("used alice@example.com's reply address" if sender == "bob@example.com" else
+                "wrote to the customer's reply address") in text_of(told) and "nothing was sent" in text_of(told)
+        mails.remove(told)
+    assert mails == [], "nothing relayed, nobody else answered"
     with store.reading() as tx:
         quarantined = tx.exec(select(RawMessage).where(RawMessage.state == RawState.QUARANTINED)).one()
     assert quarantined.stage == "authenticate" and quarantined.reason
