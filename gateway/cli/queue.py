@@ -70,7 +70,7 @@ def list_(config: ConfigOption = None, json_: JsonOption = False,
           [(str(i["id"]), styled(str(i["state"])), str(i["kind"]), str(i["recipient"]) or "-",
             str(i["conversation"] or "-"), str(i["attempts"]),
             when(i["next_attempt_at"]) if i["state"] in ("pending", "retrying") else "-",  # type: ignore[arg-type]
-            str(i["last_error"] or "-")[:100]) for i in items],
+            " ".join(str(i["last_error"] or "-").split())) for i in items],
           empty=f"no {state.value} mail in the outbox" if state != Shown.ALL else "the outbox is empty")
 
 

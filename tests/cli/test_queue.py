@@ -58,6 +58,15 @@ def test_retrying_and_failed_mail_show_their_last_error(env, queued, relay_sink,
     assert "451 4.3.0 try later" in runner.invoke(app, ["queue", "list", "--state", "failed"], env=env).stdout
 
 
+def test_a_long_last_error_is_whole_on_one_line_when_piped(env, queued, relay_sink, relay_sender):
+    why = "4.2.0 <anne@customer.example>: Recipient address rejected: User unknown in virtual mailbox table, " \
+          "greylisted for 300 seconds"
+    relay_sink.handler.reply = f"451 {why}"
+    run_until_idle(relay_sender.run_once)
+    lines = runner.invoke(app, ["queue", "list"], env={**env, "COLUMNS": "60"}).stdout.splitlines()
+    assert len(lines) == 3 and all(line.endswith(why) for line in lines[1:])
+
+
 def test_retry_sends_a_failed_mail_again_with_the_same_message_id(env, queued, relay_sink, relay_sender, clock,
                                                                   store):
     _fail_everything(relay_sink, relay_sender)
