@@ -13,6 +13,7 @@ from gateway.models import Conversation, Customer, Direction, Message, RawMessag
 from gateway.outbound.attachments import attachments_of
 from gateway.outbound.compose import Addressing, build
 from gateway.outbound.outbox import enqueue
+from gateway.outbound.safe_html import safe_html
 from gateway.reply_token import make_message_id, reply_address
 from gateway.runtime import Runtime
 from gateway.threading.subject import reply_subject
@@ -43,7 +44,8 @@ def queue_relay(tx: Session, rt: Runtime, action: RelayReply, conversation: Conv
     source = tx.get(Message, action.source_pk)
     raw = tx.get(RawMessage, source.raw_id) if source is not None and source.raw_id else None
     subject = f"{reply_subject(conversation.subject or 'Your message')} [#{conversation.ref}]"
-    mail = build(addressing, subject, action.text + "\n", now, html=action.html,
+    html = safe_html(action.html) if action.html else ""
+    mail = build(addressing, subject, action.text + "\n", now, html=html,
                  attachments=attachments_of(rt.store.raw_of(raw.raw, raw.spool)) if raw is not None else ())
     enqueue(tx, mail, conversation=conversation, kind="agent_reply", mail_from=conversation.channel,
             settings=settings, now=now, agent_id=action.agent.id)

@@ -4,6 +4,7 @@ and what the customer finally receives."""
 from __future__ import annotations
 
 import smtplib
+from email.message import EmailMessage
 
 import pytest
 from sqlmodel import select
@@ -178,6 +179,23 @@ def test_an_agents_reply_through_another_domains_envelope_is_relayed_and_the_age
               "bounces+x1@mail.example.com")
     assert desk.to("alice@example.com", desk.take()) == []
 
+
+
+def test_an_agents_html_reply_reaches_the_customer_without_scripts_or_tracking_pixels(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    reply = EmailMessage()
+    reply["From"], reply["To"], reply["Subject"] = "alice@example.com", to, f"Re: {got['alice']['Subject']}"
+    reply["In-Reply-To"] = got["alice"]["Message-ID"]
+    reply.set_content("Hi Anne, please restart it.\n")
+    reply.add_alternative('<p style="color:#333" onmouseover="track()">Hi Anne, please <b>restart</b> it.</p>'
+                          '<script>fetch("https://evil.example/")</script>'
+                          '<img src="https://track.example/open.gif" width="1" height="1">', subtype="html")
+    desk.send(reply.as_bytes(), to, "alice@example.com")
+    (relayed,) = desk.to("anne@customer.example", desk.take())
+    html = relayed.get_body(("html",)).get_content()
+    assert "<b>restart</b>" in html and 'style="color:#333"' in html
+    assert "script" not in html and "onmouseover" not in html and "track.example" not in html
 
 def test_foreign_envelope_compares_domains_and_their_subdomains() -> None:
     assert foreign_envelope("alice@example.com", "alice@example.com") == ""
