@@ -140,8 +140,12 @@ def _read(file: Path) -> tuple[str, str]:
     if file.suffix.lower() in (".html", ".htm"):
         converter = html2text.HTML2Text()
         converter.body_width = 0
-        return converter.handle(content).strip(), content
-    return content, ""
+        text, html = converter.handle(content).strip(), content
+    else:
+        text, html = content, ""
+    if not text.strip():
+        fail(f"{'standard input' if str(file) == '-' else file} is empty; write the answer into it", code=2)
+    return text, html
 
 
 def reply(ref: RefArgument,
@@ -166,7 +170,9 @@ def reply(ref: RefArgument,
         conversation = find_conversation(tx, ref, for_change=True)
         agent = _agent(tx, as_) if as_ else next((a for a in load_roster(tx) if a.id == conversation.assignee_id), None)
         if agent is None:
-            fail(f"{conversation.ref} is assigned to nobody; say who answers with --as alice@example.com", code=2)
+            agents = ", ".join(a.address for a in load_roster(tx)) or "none yet: `gateway agents add ADDRESS`"
+            fail(f"{conversation.ref} is assigned to nobody; say who answers with --as AGENT (agents: {agents})",
+                 code=2)
         send_reply(tx, rt, conversation, agent, text, html, utc_now(), force=force)
     typer.echo(f"{conversation.ref}: reply from {agent.address} queued for the customer; `gateway serve` sends it")
 

@@ -67,7 +67,7 @@ def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], con
     """Forward a customer's message to each recipient, with what they must know at a glance on top."""
     others = (Conversation.customer_id == customer.id, Conversation.id != conversation.id)
     history_count = tx.exec(select(func.count()).select_from(Conversation).where(*others)).one()
-    history = tx.exec(select(Conversation.subject, Conversation.status).where(*others)
+    history = tx.exec(select(Conversation.ref, Conversation.subject, Conversation.status).where(*others)
                       .order_by(col(Conversation.updated_at).desc()).limit(3)).all()
     assignee = next((a for a in roster if a.id == conversation.assignee_id), None)
     raw = tx.get(RawMessage, message.raw_id) if message.raw_id else None
@@ -80,7 +80,7 @@ def queue_notifications(tx: Session, rt: Runtime, recipients: Sequence[str], con
         "channel": conversation.channel, "customer": who, "customer_name": customer.name,
         "customer_address": customer.address, "status": conversation.status, "priority": conversation.priority,
         "assignee": assignee.name or assignee.address if assignee else "", "tags": conversation.tags,
-        "history_count": history_count, "history": [{"subject": s, "status": st} for s, st in history],
+        "history_count": history_count, "history": [{"ref": r, "subject": s, "status": st} for r, s, st in history],
         "written": (message.sent_at or message.created_at).strftime("%a %-d %b %Y %H:%M UTC"),
         "text": message.text.strip(), "attachments": [f"{f.filename} ({_size(len(f.data))})" for f in files]}
     by_address = {a.address: a for a in roster}

@@ -46,9 +46,9 @@ def print_report(report: Report, console: Console) -> None:
         console.print("Satisfaction (CSAT): no surveys")
     else:
         c = report.csat
+        answers, surveys = ("answer" if c.answered == 1 else "answers"), ("survey" if c.sent == 1 else "surveys")
         console.print(f"Satisfaction (CSAT): {human(c.satisfied_share, True)} satisfied; "
-                      f"{c.answered} answers to {c.sent} surveys "
-                      f"({human(c.response_rate, True)})")
+                      f"{c.answered} {answers} to {c.sent} {surveys} ({human(c.response_rate, True)})")
     _tags_and_issues(report, console)
     _first_reply(report, console)
     _busiest(report, console)

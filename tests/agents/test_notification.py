@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import replace
 from tests.agents.conftest import Desk, text_of
-from tests.helpers import make_mail
+from tests.helpers import conversations, make_mail
 
 
 @pytest.fixture
@@ -38,6 +38,7 @@ def test_a_partners_beta_mail_goes_to_tier_two_flagged_with_history_and_files(de
     text = text_of(bob)
     assert "PARTNER, tier 2: Anne Example is with a partner." in text
     assert "BETA: this came to billing@example.com" in text
-    assert "has 1 earlier conversation:\n  - Invoice missing (open)" in text
+    (earlier,) = [c.ref for c in conversations(desk.processor.rt.store) if c.subject == "Invoice missing"]
+    assert f"has 1 earlier conversation:\n  - {earlier} Invoice missing (open)" in text  # the ref: look it up
     assert "Attached (as sent): invoice.pdf (13 bytes)" in text
     assert [p.get_filename() for p in bob.iter_attachments()] == ["invoice.pdf"]

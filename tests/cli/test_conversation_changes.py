@@ -141,7 +141,12 @@ def test_a_reply_without_an_agent_goes_from_the_assignee_or_asks_who(env, ref, t
     answer = tmp_path / "answer.txt"
     answer.write_text("Fixed.\n")
     assert gateway(env, "conversations", "reply", ref, "--file", str(answer), code=2) == (
-        f"error: {ref} is assigned to nobody; say who answers with --as alice@example.com")
+        f"error: {ref} is assigned to nobody; say who answers with --as AGENT "
+        "(agents: alice@example.com, bob@example.com)")
+    answer.write_text("\n  \n")
+    assert gateway(env, "conversations", "reply", ref, "--file", str(answer), "--as", "bob", code=2) == (
+        f"error: {answer} is empty; write the answer into it")
+    answer.write_text("Fixed.\n")
     gateway(env, "conversations", "assign", ref, "bob")
     assert "reply from bob@example.com" in gateway(env, "conversations", "reply", ref, "--file", str(answer))
 
