@@ -81,9 +81,11 @@ def history_only(tx: Session, conversation: Conversation) -> bool:
 
 def match_imported(tx: Session, msg: ParsedMessage, sender: Sender, hints: ArchiveHints, rcpt_tos: tuple[str, ...],
                    settings: Settings, secret: str, now: datetime, customer: Customer | None) -> Match:
-    """The archived conversation when it is this sender's (or free to open), else the live rules; never a reopen."""
+    """The archived conversation when it is this sender's (or free to open), else the live rules; never a reopen.
+    Machine mail (a bounce about our reply) goes where the archive put it: it shows to nobody but agents, and
+    under another install's secret nothing else could tie it to its conversation."""
     named = by_ref(tx, hints.ref)
-    if named is not None and is_participant(tx, named, sender):
+    if named is not None and (sender.is_machine or is_participant(tx, named, sender)):
         return Match(Rule.ARCHIVE, named)
     if hints.ref and named is None and sender.is_customer:
         return Match(Rule.ARCHIVE)

@@ -27,6 +27,7 @@ from gateway.models import (Agent, Conversation, ImportCheckpoint, Message, Outb
                             RawState, Survey)
 from gateway.store import Store
 from tests.helpers import CORPORA, conversations, deliver, make_mail, outbox_items
+from tests.test_delivery_reports import dsn_about
 
 runner = CliRunner()
 SISIMAI = CORPORA / "sisimai-set-of-emails"
@@ -173,6 +174,20 @@ def test_an_mbox_export_imported_into_an_empty_install_gives_the_same_conversati
     text = json.loads(cli(env, "conversations", "show", history[1], "--json").stdout)
     assert text["status"] == "resolved"
 
+
+
+def test_a_bounce_goes_back_to_its_conversation_in_an_install_with_another_secret(env, processor, store, tmp_path):
+    deliver(processor, make_mail())
+    [ack] = outbox_items(store)
+    deliver(processor, dsn_about(ack), mail_from="")
+    (ref,) = [c.ref for c in conversations(store)]
+    out = tmp_path / "all.mbox"
+    cli(env, "export", "--format", "mbox", str(out))
+    empty(store)
+    cli({**env, "GATEWAY_MAIL_SECRET": "another install's secret"}, "import", "mbox", str(out))
+    (conversation,) = conversations(store)
+    kinds = [m["kind"] for m in json.loads(cli(env, "conversations", "show", ref, "--json").stdout)["messages"]]
+    assert conversation.ref == ref and "bounce" in kinds
 
 def test_importing_the_same_mailbox_again_adds_nothing(env, history, store, tmp_path):
     out = tmp_path / "all.mbox"
