@@ -22,7 +22,7 @@ from gateway.cli.common import MAX_ID, ConfigOption, admin_name, fail, open_runt
 from gateway.cli.refs import RefArgument, find_conversation, ref_argument
 from gateway.clock import utc_now
 from gateway.conversation_admin import add_note, change, link as link_conversations, merge_into, reply as send_reply
-from gateway.models import Conversation, Message, Status
+from gateway.models import Conversation, Customer, Message, Status
 from gateway.pipeline import load_roster
 from gateway.runtime import Runtime
 from gateway.split import split as split_conversation
@@ -173,8 +173,14 @@ def reply(ref: RefArgument,
             agents = ", ".join(a.address for a in load_roster(tx)) or "none yet: `gateway agents add ADDRESS`"
             fail(f"{conversation.ref} is assigned to nobody; say who answers with --as AGENT (agents: {agents})",
                  code=2)
-        send_reply(tx, rt, conversation, agent, text, html, utc_now(), force=force)
+        now = utc_now()
+        send_reply(tx, rt, conversation, agent, text, html, now, force=force)
+        customer = tx.get(Customer, conversation.customer_id) if conversation.customer_id else None
     typer.echo(f"{conversation.ref}: reply from {agent.address} queued for the customer; `gateway serve` sends it")
+    if customer is not None and customer.bounced_at is not None and (
+            now - customer.bounced_at < rt.settings.autoreply.bounce_window):
+        typer.echo(f"warning: mail to {customer.address} hard-bounced on {customer.bounced_at:%Y-%m-%d}; this reply "
+                   "may not arrive either (`gateway conversations show` has the bounce)", err=True)
 
 
 def merge(ref: Annotated[str, ref_argument("REF", "The conversation to fold in, e.g. K7Q2M9XA.")],
