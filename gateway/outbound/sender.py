@@ -122,8 +122,11 @@ class OutboxSender:
             log.info("mid=%s outbox=%s sent to %s", item.message_id, item.id, ",".join(item.rcpt_tos))
         elif result.outcome is Outcome.TEMPORARY and (retry := next_attempt(item, now, self.settings.outbound)):
             item.status, item.next_attempt_at, item.last_error = OutboxStatus.PENDING, retry, result.detail
-            # One line per outage, not one per item and try.
-            if not (result.connection_error and self._outage):
+            # One line per outage, not one per item and try; an error, so `gateway status` shows the outage.
+            if result.connection_error and not self._outage:
+                log.error("mid=%s outbox=%s relay unreachable, mail waits (next try %s): %s", item.message_id,
+                          item.id, retry.isoformat(timespec="seconds"), result.detail)
+            elif not result.connection_error:
                 log.warning("mid=%s outbox=%s deferred until %s: %s", item.message_id, item.id,
                             retry.isoformat(timespec="seconds"), result.detail)
             self._outage = self._outage or result.connection_error
