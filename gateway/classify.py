@@ -92,4 +92,5 @@ def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str,
         return sender(SenderKind.CUSTOMER, "allow-listed")
     if verdict is not None:
         return sender(SenderKind(verdict.kind.value), verdict.reason)
-    return sender(SenderKind.AGENT if address in agents else SenderKind.CUSTOMER)
+    # Only a From makes an agent: DMARC judges the From, and an envelope sender proves nothing to anyone.
+    return sender(SenderKind.AGENT if msg.from_address and address in agents else SenderKind.CUSTOMER)

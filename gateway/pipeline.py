@@ -55,6 +55,11 @@ def load_roster(tx: Session) -> tuple[AgentView, ...]:
         for a in tx.exec(select(Agent).where(Agent.active).order_by(col(Agent.id))).all()))
 
 
+def every_agent(tx: Session) -> frozenset[str]:
+    """Every agent's address, active or removed."""
+    return once_per_batch(tx, "every agent", lambda: frozenset(tx.exec(select(Agent.address)).all()))
+
+
 def list_addresses(tx: Session, settings: Settings) -> frozenset[str]:
     """Addresses channels notify that are no agent's, active or removed: mailing lists."""
     named = {a for addresses in settings.channels.notify.values() for a in addresses}
@@ -154,6 +159,10 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
         # Nobody could be answered, and every such mail would share one blank customer and their conversations.
         _quarantine_raw(raw, msg, "classify", "no sender address: neither From nor the envelope names one", now)
         return
+    if sender.is_customer and not msg.from_address and sender.address in agents:
+        _quarantine_raw(raw, msg, "classify", f"no From address, and the envelope names agent {sender.address}, "
+                                              "which proves nothing: an agent's mail must say who wrote it", now)
+        return
     # Two gateways threading one person's new mails side by side would each open a conversation for them.
     if not sender.is_machine and not hold_until_commit(tx, f"sender:{sender.address}"):
         raise SenderBusy(sender.address)
@@ -175,11 +184,12 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     ours = rt.settings.support_addresses | rt.settings.note_addresses
     addressed = [a for a in (*raw.rcpt_tos, *msg.recipients) if base_address(a) in ours]
     # Imported history proves nothing about agents' tokens (the secret may differ): it is recorded, never obeyed.
+    # A removed agent's old reply address is still theirs: mail to it is refused, never taken for a customer's.
     claim = None if sender.is_machine or hints is not None else authenticate(
-        sender.address, sender.kind is SenderKind.AGENT, addressed, rt.secret, agents, lists)
-    if claim is not None and not claim.refusal and (
-            forged := dmarc_failure(msg.headers, rt.settings.authentication.authserv_id)):
-        claim = AgentClaim(refusal=f"reply from agent {sender.address} refused: {forged}")
+        sender.address, sender.kind is SenderKind.AGENT, addressed, rt.secret, every_agent(tx), lists)
+    if claim is not None and (forged := dmarc_failure(msg.headers, rt.settings.authentication.authserv_id)):
+        # With no ref: a forged From must not make us mail the agent it names.
+        claim = AgentClaim(refusal=claim.refusal or f"reply from agent {sender.address} refused: {forged}")
     if claim is None and hints is None and addressed and all(
             base_address(a) in rt.settings.note_addresses for a in addressed):
         claim = AgentClaim(refusal=f"sent to a note address without a valid agent token, from {sender.address}")
@@ -291,6 +301,13 @@ def _process_our_imported_mail(tx: Session, raw: RawMessage, msg: ParsedMessage,
     log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation else "-")
 
 
+def _told_lately(tx: Session, agent: AgentView, conversation: Conversation, rt: Runtime, now: datetime) -> bool:
+    since = now - rt.settings.agents.error_reply_interval
+    return tx.exec(select(Message.id).where(
+        Message.conversation_id == conversation.id, Message.agent_id == agent.id, Message.direction == Direction.OUT,
+        Message.kind == "not_relayed", Message.created_at >= since).limit(1)).first() is not None
+
+
 def _asked_by(agent: AgentView, now: datetime) -> Message:
     """The message apply() names as the cause of what it does, for mail that is not recorded (never stored)."""
     return Message(message_key="", direction=Direction.IN, kind="agent", sender=agent.address, created_at=now)
@@ -303,9 +320,10 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
     if claim.refusal:
         _quarantine_raw(raw, msg, "authenticate", claim.refusal, now)
         agent = next((a for a in roster if a.address == sender.address), None)
-        if agent is not None and (refused_in := by_ref(tx, claim.ref)) is not None:
-            # An agent's answer that went to the wrong address must not vanish without a word: they are told, at
-            # their own address (if the From was forged, the real agent hears someone tried).
+        refused_in = by_ref(tx, claim.ref) if agent is not None else None
+        # An agent's answer that went to the wrong address must not vanish without a word: they are told, at their
+        # own address, at most once per interval (whoever forges their From cannot make us mail them at will).
+        if agent is not None and refused_in is not None and not _told_lately(tx, agent, refused_in, rt, now):
             told = TellAgent(agent, "not_relayed", (f"{claim.refusal}; nothing was sent, and the mail is in "
                                                     "quarantine. Answer again from your notification's Reply-To.",))
             apply(tx, refused_in, _asked_by(agent, now), [told], rt, roster, now)

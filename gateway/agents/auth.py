@@ -12,7 +12,8 @@ from gateway.reply_token import read_token
 
 @dataclass(frozen=True)
 class AgentClaim:
-    """An agent's mail, proven (`agent` and `ref` set) or refused (`refusal` says why)."""
+    """An agent's mail, proven (`agent` and `ref` set) or refused (`refusal` says why; `ref` too, when a valid
+    token named the conversation, so the agent can be told there)."""
 
     agent: str = ""
     ref: str = ""
@@ -45,9 +46,10 @@ def authenticate(sender: str, is_agent: bool, addresses: Iterable[str], secret: 
         if owner is not None:
             return AgentClaim(refusal=f"sent to {owner}'s reply address from {sender or 'an unknown sender'}, "
                                       "who is not that agent")
-    # A tag that verifies for no agent (a client mangled it, the secret changed) proves nothing, and so takes
-    # nothing away: the mail is what it would be sent to plain support@, threaded by its other signals, each
-    # with its own stranger guard. Refusing it would only hold a customer's reply in quarantine.
+    # `agents` holds removed agents too, so only a tag that verifies for nobody gets here (a client mangled it,
+    # the secret changed). It proves nothing, and so takes nothing away: the mail is what it would be sent to plain
+    # support@, threaded by its other signals, each with its own stranger guard. Refusing it would only hold a
+    # customer's reply in quarantine.
     return None
 
 

@@ -76,7 +76,8 @@ def import_(kind: Annotated[Kind, typer.Argument(metavar="mbox|maildir", help="W
 def _refuse_unlisted_agents(rt: Runtime, box: Mailbox, start: int) -> None:
     """Stop before anything is stored when the archive shows people answering customers who are no agents here."""
     with rt.store.reading() as tx:
-        known = frozenset(tx.exec(select(Agent.address)).all()) | list_addresses(tx, rt.settings)
+        # Active agents only: a removed one's answers would be classified as a customer's, as anyone's.
+        known = frozenset(tx.exec(select(Agent.address).where(Agent.active)).all()) | list_addresses(tx, rt.settings)
     found = unlisted_agents((item.raw for item in box.items(start)), rt.settings.support_addresses, known)
     if found:
         who = ", ".join(f"{address} ({counted(n, 'message')})" for address, n in found.most_common(5))

@@ -258,6 +258,32 @@ def test_a_reply_that_is_not_the_agents_own_is_quarantined_and_never_answered(de
     assert quarantined.stage == "authenticate" and quarantined.reason
 
 
+
+def test_a_removed_agents_reply_to_an_old_notification_is_refused_not_taken_for_the_customers(desk: Desk,
+                                                                                               store) -> None:
+    got = open_conversation(desk)
+    with store.transaction() as tx:
+        tx.exec(select(Agent).where(Agent.address == "bob@example.com")).one().active = False
+    to = got["bob"]["Reply-To"].addresses[0].addr_spec
+    desk.send(reply_text("bob@example.com", got["bob"], "Hi Anne, I left, but try this."), to, "bob@example.com")
+    assert desk.take() == [], "nothing relayed, and alice is not told of 'Anne's' new mail"
+    with store.reading() as tx:
+        assert [m.sender for m in tx.exec(select(Message).where(Message.direction == "in")).all()] == [
+            "anne@customer.example"]
+        refused = tx.exec(select(RawMessage).where(RawMessage.state == RawState.QUARANTINED)).one()
+    assert "bob@example.com's reply address" in refused.reason
+
+
+def test_an_agent_who_answers_from_the_wrong_mail_twice_is_told_once(desk: Desk, store) -> None:
+    got = open_conversation(desk)
+    to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    for text in ("Hi Anne, try this.", "Hi Anne, or this."):
+        desk.send(reply_text("bob@example.com", got["alice"], text, to=to), to, "bob@example.com")
+    assert len(desk.to("bob@example.com", desk.take())) == 1
+    desk.clock.advance(minutes=6)
+    desk.send(reply_text("bob@example.com", got["alice"], "Hi Anne, and this.", to=to), to, "bob@example.com")
+    assert len(desk.to("bob@example.com", desk.take())) == 1, "again after [agents] error_reply_interval"
+
 def test_a_reply_after_the_conversation_was_closed_still_reaches_the_customer(desk: Desk, store) -> None:
     got = open_conversation(desk)
     desk.agent_replies("gmail_commands_only.eml", "alice@example.com", got["alice"])

@@ -60,3 +60,17 @@ def test_where_our_mta_checks_dmarc_another_domains_envelope_tells_nobody(desk: 
                            passed), to, "alice=example.com@srs.forwarder.example")
     mails = desk.take()
     assert desk.to("anne@customer.example", mails) and desk.to("alice@example.com", mails) == []
+
+
+@pytest.mark.parametrize("from_line", ["", "From: Alice Example\r\n"], ids=["no-from", "bare-name"])
+def test_mail_to_an_agents_address_with_no_from_address_is_refused_whatever_its_envelope(desk: Desk, store,
+                                                                                       from_line: str) -> None:
+    # DMARC judges the From; with none, only the envelope would name alice, and anyone can write that.
+    got = open_conversation(desk)
+    to = got["alice"]["Reply-To"].addresses[0].addr_spec
+    raw = reply_text("alice@example.com", got["alice"], "Hi Anne, pay here: http://evil.example/")
+    desk.send(raw.replace(b"From: alice@example.com\r\n", from_line.encode()), to, "alice@example.com")
+    assert desk.take() == [], "nothing relayed, nobody told"
+    with store.reading() as tx:
+        refused = tx.exec(select(RawMessage).where(RawMessage.state == RawState.QUARANTINED)).one()
+    assert "envelope names agent alice@example.com" in refused.reason

@@ -247,6 +247,10 @@ def test_import_asks_for_the_agents_first_when_colleagues_answered_customers_in_
     assert "alice@example.com (1 message)" in refused.stderr and "carl" not in refused.stderr
     assert "gateway agents add" in refused.stderr and "--force" in refused.stderr
     assert conversations(store) == []  # Nothing stored: the same command works once the agent is added.
+    with store.transaction() as tx:
+        tx.add(Agent(address="alice@example.com", name="Alice", active=False))
+    assert "alice@example.com (1 message)" in cli(env, "import", "maildir", str(tmp_path / "Support"), code=1).stderr, \
+        "a removed agent's answers would be classified as a customer's"
     cli(env, "agents", "add", "alice@example.com")
     cli(env, "import", "maildir", str(tmp_path / "Support"))
     assert sorted(c.subject for c in conversations(store)) == ["Printer offline", "VPN down"]
