@@ -29,6 +29,11 @@ def _answered_meanwhile(tx: Session, items: list[OutboxItem]) -> set[int]:
     return {waiting[cid] for cid in answered}  # type: ignore[misc]
 
 
+# Relay timeouts beyond a send's deadline before its lease runs out: for cutting the send off, the commit, and
+# the clocks of two gateways not quite agreeing.
+_MARGIN = 2
+
+
 class OutboxSender:
     """Delivers the outbox; fresh mail before retries, so a backlog never delays new mail."""
 
@@ -42,11 +47,12 @@ class OutboxSender:
         """Long enough to send a whole batch, each item taking at most the relay timeout, and never shorter than
         the longest send; a slower relay gets the rest of the batch back rather than a send that could outlast it
         (run_once)."""
-        return self.settings.relay.timeout * max(self.batch + 1, SEND_TIMEOUTS + 1)
+        return self.settings.relay.timeout * max(self.batch + 1, SEND_TIMEOUTS + _MARGIN + 1)
 
     @property
     def longest_send(self) -> timedelta:
-        return self.settings.relay.timeout * SEND_TIMEOUTS
+        """The transport's deadline for one send, and room for cutting it off, the commit and clocks apart."""
+        return self.settings.relay.timeout * (SEND_TIMEOUTS + _MARGIN)
 
     def release_abandoned(self) -> int:
         """Put every SENDING row back to PENDING; only for a store that one process owns (SQLite)."""
@@ -88,8 +94,10 @@ class OutboxSender:
         for n, item in enumerate(items):
             if item.lease_until is not None and self.clock() + self.longest_send > item.lease_until:
                 # A slow relay used up the batch's lease: a send begun now could outlast it, and another gateway
-                # would then send the same mail. The rest goes back, for the next pass.
-                self._release(items[n:])
+                # would then send the same mail. The rest goes back for the next pass, unless the lease has run out
+                # already: then another sender may hold these rows, and they are not ours to touch.
+                if self.clock() < item.lease_until:
+                    self._release(items[n:])
                 return n
             try:
                 result = self.transport.send(item)
@@ -106,7 +114,7 @@ class OutboxSender:
         with self.store.transaction() as tx:
             for item in items:
                 row = tx.get(OutboxItem, item.id)
-                if row is not None and row.status == OutboxStatus.SENDING:  # Ours: its lease has not run out.
+                if row is not None and row.status == OutboxStatus.SENDING and row.lease_until == item.lease_until:
                     row.status, row.lease_until = OutboxStatus.PENDING, None
         log.warning("%d outbox items put back unsent: the relay is slow and their lease would run out",
                     len(items))

@@ -75,9 +75,12 @@ class SmtpTransport:
             except (OSError, smtplib.SMTPException):
                 pass
             self.close()
-        client = smtplib.SMTP(self.relay.host, self.relay.port, timeout=self.relay.timeout.total_seconds())
-        self._client = client  # Now, so the send's deadline can cut STARTTLS and AUTH off too.
+        client = smtplib.SMTP(timeout=self.relay.timeout.total_seconds())
+        # The name STARTTLS checks the certificate against; the constructor sets it only when it connects itself.
+        client._host = self.relay.host  # type: ignore[attr-defined]
+        self._client = client  # Before connecting, so the send's deadline cuts off a slow greeting too.
         try:
+            client.connect(self.relay.host, self.relay.port)
             if self.relay.starttls:
                 client.starttls(context=ssl.create_default_context(cafile=self.relay.ca_file or None))
             if self.relay.username:

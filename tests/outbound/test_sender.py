@@ -125,6 +125,27 @@ def test_a_slow_relay_never_gets_a_send_begun_that_could_outlast_the_lease(proce
     run_until_idle(sender.run_once)
     assert len(sender.transport.sent) == 3, "the rest go on the next passes, each once"
 
+
+def test_a_sender_whose_lease_ran_out_leaves_alone_what_another_sender_took_over(processor, store, settings, clock):
+    queue_ack(processor, 3)
+    taken: list[OutboxItem] = []
+
+    class StuckRelay(MemoryTransport):
+        def send(self, item: OutboxItem) -> SendResult:
+            # This send outlived the lease, and meanwhile another gateway claimed what was still waiting.
+            clock.advance(seconds=sender.lease.total_seconds() + 1)
+            taken.extend(OutboxSender(store, settings, MemoryTransport(), clock)._claim(clock()))
+            return super().send(item)
+
+    sender = OutboxSender(store, settings, StuckRelay(), clock)
+    assert sender.run_once() == 1
+    waiting = [item for item in taken if item.id not in {i.id for i in sender.transport.sent}]
+    assert len(waiting) == 2
+    with store.reading() as tx:
+        rows = [tx.get(OutboxItem, item.id) for item in waiting]
+    assert [(r.status, r.lease_until) for r in rows] == [("sending", item.lease_until) for item in waiting], \
+        "still the other sender's: given back, they would be sent twice"
+
 def test_a_restarted_single_process_gateway_releases_what_it_was_sending(processor, relay_sender, store, clock):
     queue_ack(processor)
     relay_sender._claim(clock())
