@@ -27,3 +27,12 @@ def test_images_stay_but_tracking_pixels_go() -> None:
             '<img src="https://track.example/open.gif?id=2" style="width:1px;height:1px;border:0"></p>')
     cleaned = safe_html(html)
     assert "cid:screenshot@x" in cleaned and "logo.example" in cleaned and "track.example" not in cleaned
+
+
+def test_the_documents_title_is_gone_and_hidden_parts_stay_hidden() -> None:
+    html = ("<html><head><title>Re: [#K7Q2M9XA] [PARTNER] Printer offline</title></head><body>"
+            '<p>Hi Anne,</p><div hidden>draft</div><a href="data:text/html,<b>x</b>">open</a>'
+            '<img src="data:image/png;base64,iVBORw0KGgo=" alt="inline"></body></html>')
+    cleaned = safe_html(html)
+    assert "PARTNER" not in cleaned and "K7Q2M9XA" not in cleaned and cleaned.startswith("<p>Hi Anne,</p>")
+    assert "<div hidden" in cleaned and "data:text/html" not in cleaned and "data:image/png" in cleaned
