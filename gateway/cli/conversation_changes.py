@@ -22,6 +22,7 @@ from gateway.cli.common import MAX_ID, ConfigOption, admin_name, fail, open_runt
 from gateway.cli.refs import RefArgument, find_conversation, ref_argument
 from gateway.clock import utc_now
 from gateway.conversation_admin import add_note, change, link as link_conversations, merge_into, reply as send_reply
+from gateway.merge import survivor
 from gateway.models import Conversation, Customer, Message, Status
 from gateway.pipeline import load_roster
 from gateway.runtime import Runtime
@@ -192,10 +193,10 @@ def merge(ref: Annotated[str, ref_argument("REF", "The conversation to fold in, 
     """
     with _changing(config) as (tx, rt):
         source, target = find_conversation(tx, ref), find_conversation(tx, into)
-        status = target.status
+        before = survivor(tx, target).status  # INTO_REF may have been merged on: what counts is where mail goes.
         target = merge_into(tx, rt, source, target, admin_name(), utc_now())
-    now = f"; {target.ref} is {target.status} again, as {source.ref} was" if target.status != status else ""
-    typer.echo(f"merged {source.ref} into {target.ref}{now}")
+    reopened = f"; {target.ref} is {target.status} again, as {source.ref} was" if target.status != before else ""
+    typer.echo(f"merged {source.ref} into {target.ref}{reopened}")
 
 
 def _message(tx: Session, conversation: Conversation, wanted: str) -> Message:

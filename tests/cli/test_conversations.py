@@ -147,6 +147,15 @@ def test_merging_a_waiting_request_into_a_resolved_conversation_reopens_it(env, 
                                                                   env=env).output.splitlines()]
     assert listed == [old], "the waiting request is still on the list"
 
+
+def test_merging_into_a_conversation_merged_on_names_where_the_mail_went_and_only_what_changed(env, processor,
+                                                                                               store):
+    for n, subject in enumerate(("Printer offline", "Scanner broken", "Fax gone")):
+        deliver(processor, make_mail(subject=subject, message_id=f"<m{n}@x>", body=f"{subject}, since today.\n"))
+    a, b, c = [c.ref for c in conversations(store)]
+    assert runner.invoke(app, ["conversations", "merge", b, c], env=env).output.strip() == f"merged {b} into {c}"
+    assert runner.invoke(app, ["conversations", "merge", a, b], env=env).output.strip() == f"merged {a} into {c}"
+
 def test_show_names_each_attachment_with_its_size(env, processor, store):
     deliver(processor, load_raw("with_attachment.eml"))
     [conversation] = conversations(store)
