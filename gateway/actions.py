@@ -92,6 +92,7 @@ class FlagSender:
 
     agent: AgentView
     envelope_from: str
+    tell: bool = True  # False once the agent was told of this envelope sender: they know, and it was them
 
 
 @dataclass(frozen=True)

@@ -127,11 +127,13 @@ def apply(tx: Session, conversation: Conversation, message: Message, actions: Se
             tell(action.template, action.agent.address, {"lines": list(action.lines),
                                                          "expiry": _human(rt.settings.agents.hold_expiry)})
         elif isinstance(action, FlagSender):
+            told = "they were told" if action.tell else "they were told of this sender before"
             tx.add(Note(conversation_id=conversation.id, created_at=now, kind="sender_unverified",
                         author=action.agent.address,
                         body=f"Mail in {action.agent.address}'s name came from envelope sender {action.envelope_from}, "
-                             "of another domain; it was accepted as theirs, and they were told."))
-            tell("sent_from_elsewhere", action.agent.address, {"envelope_from": action.envelope_from})
+                             f"of another domain; it was taken as theirs, and {told}."))
+            if action.tell:
+                tell("sent_from_elsewhere", action.agent.address, {"envelope_from": action.envelope_from})
             log.warning("mid=%s conv=%s agent mail from %s has envelope sender %s", message.message_id or "-",
                         conversation.ref, action.agent.address, action.envelope_from)
         elif isinstance(action, TellColleagues):

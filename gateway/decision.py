@@ -60,8 +60,9 @@ class AgentMail:
     last_notice_at: datetime | None = None  # our last "not understood" answer to this agent here
     has_files: bool = False  # attachments (not inline images) to relay
     # Its envelope sender, when of another domain than the agent's and no MTA checked DMARC for us: a forged From
-    # would look like this (so would Gmail's "send mail as").
+    # would look like this (so would Gmail's "send mail as"). Known: the agent was told of it once already.
     foreign_envelope: str = ""
+    foreign_envelope_known: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from gateway.agents.reply_text import ReplyText
 from gateway.agents.roster import AgentView
 from gateway.decision import AgentMail, HeldView
 from gateway.message import ParsedMessage
-from gateway.models import Conversation, Direction, Message, Scheduled, ScheduledState
+from gateway.models import Conversation, Direction, Message, Note, Scheduled, ScheduledState
 from gateway.outbound.agent_mail import AGENT_KINDS
 from gateway.outbound.attachments import attachments_of
 from gateway.threading.dedupe import normalise_id
@@ -59,6 +59,12 @@ def _held(tx: Session, conversation: Conversation, agent: AgentView) -> HeldView
     return HeldView(held.id, held.message_pk, held.text, held.html)  # type: ignore[arg-type]
 
 
+def _flagged_before(tx: Session, agent: AgentView, envelope_from: str) -> bool:
+    """Whether this agent's mail came from this envelope sender before (on any conversation), so they were told."""
+    return tx.exec(select(Note.id).where(Note.kind == "sender_unverified", Note.author == agent.address,
+                                         col(Note.body).contains(f" {envelope_from}, ")).limit(1)).first() is not None
+
+
 def gather_agent_mail(tx: Session, conversation: Conversation, message: Message, msg: ParsedMessage,
                       agent: AgentView, reply: ReplyText, to_note_address: bool,
                       roster: tuple[AgentView, ...], raw: bytes, foreign_envelope: str = "") -> AgentMail:
@@ -72,4 +78,5 @@ def gather_agent_mail(tx: Session, conversation: Conversation, message: Message,
         colleague_reply=colleague_reply(tx, conversation, agent, roster),
         colleagues=colleagues(tx, conversation, agent, roster),
         held=_held(tx, conversation, agent), last_notice_at=last_notice, has_files=bool(attachments_of(raw)),
-        foreign_envelope=foreign_envelope)
+        foreign_envelope=foreign_envelope,
+        foreign_envelope_known=bool(foreign_envelope) and _flagged_before(tx, agent, foreign_envelope))

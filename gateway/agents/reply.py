@@ -92,7 +92,8 @@ def handle_agent_mail(ctx: Context) -> Decision:
         return Decision()
     decision = _answer(ctx, mail)
     if mail.foreign_envelope:
-        return Decision(actions=(*decision.actions, FlagSender(mail.agent, mail.foreign_envelope)), final=True)
+        flag = FlagSender(mail.agent, mail.foreign_envelope, tell=not mail.foreign_envelope_known)
+        return Decision(actions=(*decision.actions, flag), final=True)
     return decision
 
 

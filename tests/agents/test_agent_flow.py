@@ -174,10 +174,17 @@ def test_an_agents_reply_through_another_domains_envelope_is_relayed_and_the_age
     with store.reading() as tx:
         (note,) = tx.exec(select(Note).where(Note.kind == "sender_unverified")).all()
     assert "mallory@evil.example" in note.body and note.author == "alice@example.com"
+    # Once told of this sender, the agent is not told again (it was them: Gmail's "send mail as"), but the note is.
+    desk.send(reply_text("alice@example.com", got["alice"], "Also: check the cable."), to, "mallory@evil.example")
+    mails = desk.take()
+    assert desk.to("anne@customer.example", mails) and desk.to("alice@example.com", mails) == []
+    with store.reading() as tx:
+        assert len(tx.exec(select(Note).where(Note.kind == "sender_unverified")).all()) == 2
     # The agent's own domain, or a subdomain of it (a provider's bounce address), is theirs: nothing to say.
-    desk.send(reply_text("alice@example.com", got["alice"], "One more thing: check the cable."), to,
+    desk.send(reply_text("alice@example.com", got["alice"], "One more thing: check the power."), to,
               "bounces+x1@mail.example.com")
-    assert desk.to("alice@example.com", desk.take()) == []
+    mails = desk.take()
+    assert desk.to("anne@customer.example", mails) and desk.to("alice@example.com", mails) == []
 
 
 
