@@ -70,27 +70,52 @@ class RawFiles:
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()
 
+    @property
+    def _aside(self) -> Path:
+        """Where retention moves a file to judge it: one folder, so a file left there by a crash is found again."""
+        return self.root / ".removing"
+
     def remove_older_than(self, key: str, cutoff: float) -> int:
         """Remove the file if it was last written or reused before `cutoff` (a timestamp); its size, else 0."""
         path = self.path(key)
         # Moved aside before it is judged, never judged then removed: a message stored with the same bytes in
         # between either reused it first (its fresh time shows, and it is put back) or finds no file and writes
         # it anew. Judged in place, a reuse between the look and the unlink lost that message's bytes.
-        aside = path.with_name(f".{key}.removing.{os.getpid()}.{time.monotonic_ns()}")
+        self._aside.mkdir(exist_ok=True)
+        aside = self._aside / f"{key}.{os.getpid()}.{time.monotonic_ns()}"
         try:
             os.rename(path, aside)
         except FileNotFoundError:
             return 0
-        stat = aside.stat()
-        if stat.st_mtime >= cutoff:
-            try:
-                os.link(aside, path)
-            except FileExistsError:
-                pass  # Written anew meanwhile: that copy stands.
+        size = 0
+        try:
+            stat = aside.stat()
+            if stat.st_mtime < cutoff:
+                size = stat.st_size
+        finally:
+            # Put back unless judged old, also when interrupted (an exception, Ctrl-C) while judging.
+            if not size:
+                self._put_back(aside, path)
+        if size:
             aside.unlink()
-            return 0
+        return size
+
+    def _put_back(self, aside: Path, path: Path) -> None:
+        try:
+            os.link(aside, path)
+            _fsync(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except FileExistsError:
+            pass  # Written anew meanwhile: that copy stands.
         aside.unlink()
-        return stat.st_size
+
+    def recover(self) -> int:
+        """Put back every file a killed retention run left moved aside (it is judged again next time); how many."""
+        if not self._aside.is_dir():
+            return 0
+        moved = list(self._aside.iterdir())
+        for aside in moved:
+            self._put_back(aside, self.path(aside.name.partition(".")[0]))
+        return len(moved)
 
 
 def _fsync(path: Path, flags: int) -> None:

@@ -42,6 +42,8 @@ def removable(store: Store, cutoff: datetime) -> Removed:
 
 def apply_retention(store: Store, cutoff: datetime, now: datetime) -> Removed:
     """Remove the bytes of settled mail received or sent before `cutoff`, a batch per transaction."""
+    if recovered := store.raw_files.recover():
+        log.warning("retention: %d raw mail files an interrupted run had moved aside were put back", recovered)
     raws = sent = size = 0
     while batch := _purge_raw_batch(store, cutoff, now):
         raws, size = raws + batch[0], size + batch[1]

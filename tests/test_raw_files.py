@@ -193,3 +193,29 @@ def test_an_old_file_nobody_reused_is_removed(tmp_path):
     key, cutoff = _old_file(files, b"Subject: old\r\n\r\nold\r\n")
     assert files.remove_older_than(key, cutoff) > 0
     assert not files.path(key).exists() and list(files.path(key).parent.iterdir()) == []
+
+
+def test_retention_interrupted_while_judging_a_file_puts_it_back(tmp_path, monkeypatch):
+    files, data = RawFiles(tmp_path), b"Subject: fresh\r\n\r\nfresh\r\n"
+    (key,) = files.put_many([data])
+    stat = Path.stat
+
+    def interrupted(self: Path, *args: object, **kwargs: object) -> os.stat_result:
+        if self.parent.name == ".removing":
+            raise KeyboardInterrupt
+        return stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.remove_older_than(key, time.time() - 3600)
+    monkeypatch.setattr(Path, "stat", stat)
+    assert files.get(key) == data
+
+
+def test_a_file_a_killed_retention_run_left_aside_is_put_back_by_the_next_run(tmp_path):
+    files, data = RawFiles(tmp_path), b"Subject: kept\r\n\r\nkept\r\n"
+    (key,) = files.put_many([data])
+    (tmp_path / ".removing").mkdir()
+    os.rename(files.path(key), tmp_path / ".removing" / f"{key}.4242.1")  # SIGKILL right after the move
+    assert files.recover() == 1
+    assert files.get(key) == data and list((tmp_path / ".removing").iterdir()) == []
