@@ -66,11 +66,19 @@ def reply_to_person(msg: ParsedMessage, settings: Settings) -> tuple[str, str] |
     return msg.reply_to_name, address
 
 
+def envelope_sender(msg: ParsedMessage, envelope_from: str | None) -> str:
+    """Who the mail system says sent it: MAIL FROM (Return-Path for IMAP), else the Return-Path header the
+    delivering MTA wrote (a pipe without --from); "" for none or the null sender."""
+    if envelope_from is None:
+        envelope_from = msg.header("return-path")
+    return envelope_from.strip().strip("<>").strip().lower()
+
+
 def classify(msg: ParsedMessage, envelope_from: str | None, rcpt_tos: tuple[str, ...],
              settings: Settings, secret: str, agents: frozenset[str]) -> Sender:
     """Decide the sender's kind; our own mail coming back is OWN (a loop), never a customer."""
     # A From with no address in it (none at all, or a bare name) leaves the envelope sender as the one to answer.
-    address = msg.from_address or (envelope_from or "").strip().lower()
+    address = msg.from_address or envelope_sender(msg, envelope_from)
     channel = channel_of(msg, rcpt_tos, settings)
 
     def sender(kind: SenderKind, reason: str = "") -> Sender:

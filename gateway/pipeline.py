@@ -22,7 +22,7 @@ from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
 from gateway.bounces import (BounceFacts, about_our_mail, mark_returned, note_delivery_problems,
                              record_hard_bounces)
-from gateway.classify import Sender, SenderKind, base_address, classify
+from gateway.classify import Sender, SenderKind, base_address, classify, envelope_sender
 from gateway.config import Settings
 from gateway.decision import Context, ConversationView
 from gateway.errors import StorageError
@@ -344,7 +344,7 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
     conversation.updated_at = now
     # Where our MTA checks DMARC, its verdict has already spoken; else a sender of another domain is worth a word.
     envelope = "" if rt.settings.authentication.authserv_id else foreign_envelope(
-        agent.address, raw.mail_from if raw.mail_from is not None else msg.header("return-path").strip(" <>"))
+        agent.address, envelope_sender(msg, raw.mail_from))
     mail = gather_agent_mail(tx, conversation, message, msg, agent, reply, claim.note, roster,
                              rt.store.raw_of(raw.raw, raw.spool), envelope)
     ctx = Context(msg, sender, _view(tx, conversation, False, roster, rt), rt.settings, now, roster=roster,

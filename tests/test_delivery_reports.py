@@ -127,7 +127,6 @@ def test_conversations_show_lists_the_delivery_problem(processor, store, databas
     assert [n["kind"] for n in as_json["notes"]] == ["delivery_failed"]
 
 
-
 def test_an_acknowledgement_the_relay_took_but_that_bounced_is_shown_and_counted_as_bounced(
         processor, relay_sender, relay_sink, store, database_url, monkeypatch, clock):
     ack = acknowledged(processor, store)

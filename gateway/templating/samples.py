@@ -68,7 +68,8 @@ def _notification(_: str) -> list[tuple[str, Variables]]:
         "ref": "K7Q2M9XA", "partner": True, "partner_tier": 2, "beta": True, "channel": "beta@example.com",
         "customer": "Anne Example <anne@customer.example>", "customer_name": "Anne Example",
         "customer_address": "anne@customer.example", "status": "open", "priority": "normal", "assignee": "Alice",
-        "tags": ["printer"], "history_count": 1, "history": [{"ref": "QW3RT5YZ", "subject": "Invoice missing", "status": "resolved"}],
+        "tags": ["printer"], "history_count": 1,
+        "history": [{"ref": "QW3RT5YZ", "subject": "Invoice missing", "status": "resolved"}],
         "written": "Mon 2 Mar 2026 09:00 UTC", "text": "Hello, my printer says it is offline.",
         "attachments": ["photo.jpg (120 KB)"]}
     plain: Variables = {**first, "partner": False, "partner_tier": 0, "beta": False, "channel": "support@example.com",

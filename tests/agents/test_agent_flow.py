@@ -158,7 +158,6 @@ def reply_text(agent: str, notification, body: str, to: str = "") -> bytes:
             "> Commands: start your reply with #note\r\n").encode()
 
 
-
 def test_an_agents_reply_through_another_domains_envelope_is_relayed_and_the_agent_is_told(desk: Desk,
                                                                                            store) -> None:
     got = open_conversation(desk)
@@ -187,7 +186,6 @@ def test_an_agents_reply_through_another_domains_envelope_is_relayed_and_the_age
     assert desk.to("anne@customer.example", mails) and desk.to("alice@example.com", mails) == []
 
 
-
 def test_an_agents_html_reply_reaches_the_customer_without_scripts_or_tracking_pixels(desk: Desk, store) -> None:
     got = open_conversation(desk)
     to = got["alice"]["Reply-To"].addresses[0].addr_spec
@@ -204,6 +202,7 @@ def test_an_agents_html_reply_reaches_the_customer_without_scripts_or_tracking_p
     assert "<b>restart</b>" in html and 'style="color:#333"' in html
     assert "script" not in html and "onmouseover" not in html and "track.example" not in html
 
+
 def test_foreign_envelope_compares_domains_and_their_subdomains() -> None:
     assert foreign_envelope("alice@example.com", "alice@example.com") == ""
     assert foreign_envelope("alice@example.com", "b+1@bounce.example.com") == ""
@@ -211,6 +210,7 @@ def test_foreign_envelope_compares_domains_and_their_subdomains() -> None:
     assert foreign_envelope("alice@example.com", None) == "" and foreign_envelope("alice@example.com", "") == ""
     assert foreign_envelope("alice@example.com", "mallory@evil.example") == "mallory@evil.example"
     assert foreign_envelope("alice@example.com", "x@notexample.com") == "x@notexample.com"
+
 
 def test_a_typo_in_a_command_sends_nothing_and_tells_the_agent_once(desk: Desk, store) -> None:
     got = open_conversation(desk)
@@ -265,7 +265,6 @@ def test_a_reply_that_is_not_the_agents_own_is_quarantined_and_never_answered(de
     assert quarantined.stage == "authenticate" and quarantined.reason
 
 
-
 def test_a_removed_agents_reply_to_an_old_notification_is_refused_not_taken_for_the_customers(desk: Desk,
                                                                                                store) -> None:
     got = open_conversation(desk)
@@ -290,6 +289,7 @@ def test_an_agent_who_answers_from_the_wrong_mail_twice_is_told_once(desk: Desk,
     desk.clock.advance(minutes=6)
     desk.send(reply_text("bob@example.com", got["alice"], "Hi Anne, and this.", to=to), to, "bob@example.com")
     assert len(desk.to("bob@example.com", desk.take())) == 1, "again after [agents] error_reply_interval"
+
 
 def test_a_reply_after_the_conversation_was_closed_still_reaches_the_customer(desk: Desk, store) -> None:
     got = open_conversation(desk)

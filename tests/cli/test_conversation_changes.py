@@ -151,7 +151,6 @@ def test_a_reply_without_an_agent_goes_from_the_assignee_or_asks_who(env, ref, t
     assert "reply from bob@example.com" in gateway(env, "conversations", "reply", ref, "--file", str(answer))
 
 
-
 def test_a_reply_to_an_address_that_hard_bounced_lately_is_sent_with_a_warning(env, ref, store, tmp_path):
     answer = tmp_path / "answer.txt"
     answer.write_text("Fixed.\n")
@@ -160,6 +159,7 @@ def test_a_reply_to_an_address_that_hard_bounced_lately_is_sent_with_a_warning(e
     result = runner.invoke(app, ["conversations", "reply", ref, "-f", str(answer), "--as", "bob"], env=env)
     assert result.exit_code == 0 and "queued for the customer" in result.stdout
     assert result.stderr.startswith("warning: mail to anne@customer.example hard-bounced on ")
+
 
 def test_a_reply_right_after_a_colleagues_needs_force(env, ref, store, tmp_path):
     answer = tmp_path / "answer.txt"

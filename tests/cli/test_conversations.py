@@ -125,7 +125,6 @@ def test_merge_folds_one_conversation_into_another_and_refuses_nonsense(env, pro
     assert missing.exit_code == 1 and "gateway conversations list" in missing.output
 
 
-
 def test_merging_a_waiting_request_into_a_resolved_conversation_reopens_it(env, processor, store):
     with store.transaction() as tx:
         tx.add(Agent(address="bob@example.com", name="Bob"))
@@ -155,6 +154,7 @@ def test_merging_into_a_conversation_merged_on_names_where_the_mail_went_and_onl
     a, b, c = [c.ref for c in conversations(store)]
     assert runner.invoke(app, ["conversations", "merge", b, c], env=env).output.strip() == f"merged {b} into {c}"
     assert runner.invoke(app, ["conversations", "merge", a, b], env=env).output.strip() == f"merged {a} into {c}"
+
 
 def test_show_names_each_attachment_with_its_size(env, processor, store):
     deliver(processor, load_raw("with_attachment.eml"))

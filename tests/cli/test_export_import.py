@@ -175,7 +175,6 @@ def test_an_mbox_export_imported_into_an_empty_install_gives_the_same_conversati
     assert text["status"] == "resolved"
 
 
-
 def test_a_bounce_goes_back_to_its_conversation_in_an_install_with_another_secret(env, processor, store, tmp_path):
     deliver(processor, make_mail())
     [ack] = outbox_items(store)
@@ -188,6 +187,7 @@ def test_a_bounce_goes_back_to_its_conversation_in_an_install_with_another_secre
     (conversation,) = conversations(store)
     kinds = [m["kind"] for m in json.loads(cli(env, "conversations", "show", ref, "--json").stdout)["messages"]]
     assert conversation.ref == ref and "bounce" in kinds
+
 
 def test_importing_the_same_mailbox_again_adds_nothing(env, history, store, tmp_path):
     out = tmp_path / "all.mbox"
@@ -233,7 +233,6 @@ def test_a_maildir_history_is_threaded_our_replies_kept_and_nothing_sent(env, st
     assert outbox_items(store) == []
 
 
-
 def test_import_asks_for_the_agents_first_when_colleagues_answered_customers_in_the_archive(env, store, tmp_path):
     answer = EmailMessage()
     answer["From"], answer["To"], answer["Subject"] = "Alice <alice@example.com>", "anne@customer.example", "Re: Hi"
@@ -262,6 +261,7 @@ def test_import_with_force_takes_a_colleague_s_answers_as_customer_mail(env, sto
     _maildir(tmp_path / "Support", [answer])
     cli(env, "import", "maildir", str(tmp_path / "Support"), "--force")
     assert [c.subject for c in conversations(store)] == ["Re: Hi"]
+
 
 def test_import_refuses_what_it_cannot_read_in_one_line(env, tmp_path):
     (tmp_path / "folder").mkdir()

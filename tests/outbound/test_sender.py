@@ -108,7 +108,6 @@ def test_a_send_interrupted_by_a_crash_is_taken_over_after_its_lease(processor, 
     assert outbox_items(store)[0].status == OutboxStatus.SENT
 
 
-
 def test_a_slow_relay_never_gets_a_send_begun_that_could_outlast_the_lease(processor, store, settings, clock):
     queue_ack(processor, 3)
 
@@ -145,6 +144,7 @@ def test_a_sender_whose_lease_ran_out_leaves_alone_what_another_sender_took_over
         rows = [tx.get(OutboxItem, item.id) for item in waiting]
     assert [(r.status, r.lease_until) for r in rows] == [("sending", item.lease_until) for item in waiting], \
         "still the other sender's: given back, they would be sent twice"
+
 
 def test_a_restarted_single_process_gateway_releases_what_it_was_sending(processor, relay_sender, store, clock):
     queue_ack(processor)

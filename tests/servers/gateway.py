@@ -62,10 +62,13 @@ class Daemon:
 
     @classmethod
     def kill_all(cls) -> None:
-        """SIGKILL every daemon still running, with its worker process."""
+        """SIGKILL every daemon a test started, with its process group (a worker may outlive its daemon)."""
         for daemon in cls.started:
-            if daemon.process is not None and daemon.process.poll() is None:
-                os.killpg(daemon.process.pid, signal.SIGKILL)
+            if daemon.process is not None:
+                try:
+                    os.killpg(daemon.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 daemon.process.wait(timeout=30)
         cls.started.clear()
 

@@ -180,7 +180,6 @@ def test_a_rating_by_mail_is_kept_and_does_not_reopen_the_conversation(desk: Des
     assert (row.rating, row.comment) == (5, "")
 
 
-
 def test_a_rating_by_mail_is_an_answer_not_customer_mail_waiting_for_a_reply(desk: Desk, store) -> None:
     ref, survey = surveyed(desk)
     desk.clock.advance(hours=3)
@@ -195,6 +194,7 @@ def test_a_rating_by_mail_is_an_answer_not_customer_mail_waiting_for_a_reply(des
     assert kinds == ["customer", "survey_rating", "customer"]
     # The customer has waited since their new request, not since they rated us.
     assert since.replace(tzinfo=asked.tzinfo) == asked
+
 
 def test_a_reply_to_the_survey_without_a_number_is_an_ordinary_message_that_reopens(desk: Desk, store) -> None:
     ref, survey = surveyed(desk)
