@@ -15,7 +15,7 @@ from gateway.actions import (Action, AddNote, CloseHeld, FlagSender, HoldReply, 
                              TellAgent, TellColleagues, UpdateConversation)
 from gateway.agents.roster import AgentView
 from gateway.errors import StorageError
-from gateway.models import Conversation, Customer, Message, Note, Scheduled, Status, TemplateUse
+from gateway.models import Conversation, Customer, Direction, Message, Note, Scheduled, Status, TemplateUse
 from gateway.outbound.acknowledgement import queue_acknowledgement
 from gateway.outbound.admin_notice import queue_admin_notice
 from gateway.outbound.agent_mail import agent_subject, queue_agent_mail, queue_notifications
@@ -56,6 +56,12 @@ def _update(conversation: Conversation, action: UpdateConversation, now: datetim
                f"priority {conversation.priority}" if conversation.priority != before[3] else "",
                "no survey" if action.no_survey else ""]
     return "; ".join(c for c in changes if c)
+
+
+def request(kind: str, by: str, now: datetime) -> Message:
+    """apply() names the author of what it does from the message that asked for it; for a request that is not
+    stored mail (an admin's command, a refused agent's mail), such a message, never stored."""
+    return Message(message_key="", direction=Direction.IN, kind=kind, sender=by, created_at=now)
 
 
 def apply(tx: Session, conversation: Conversation, message: Message, actions: Sequence[Action], rt: Runtime,

@@ -14,22 +14,16 @@ from gateway.agents.collision import must_hold
 from gateway.agents.gather import colleague_reply, colleagues
 from gateway.agents.reply import leaks_internal
 from gateway.agents.roster import AgentView
-from gateway.apply import apply
+from gateway.apply import apply, request
 from gateway.errors import GatewayError
 from gateway.merge import merge, survivor
-from gateway.models import Conversation, Customer, Direction, Message, Note, Priority, Status
+from gateway.models import Conversation, Customer, Note, Priority, Status
 from gateway.pipeline import load_roster
 from gateway.runtime import Runtime
 
 
-def _request(by: str, now: datetime) -> Message:
-    """apply() names the author of a change from the message that asked for it; an admin's request is such a
-    message, never stored."""
-    return Message(message_key="", direction=Direction.IN, kind="admin", sender=by, created_at=now)
-
-
 def run(tx: Session, rt: Runtime, conversation: Conversation, actions: list[Action], by: str, now: datetime) -> None:
-    apply(tx, conversation, _request(by, now), actions, rt, load_roster(tx), now)
+    apply(tx, conversation, request("admin", by, now), actions, rt, load_roster(tx), now)
 
 
 def change(tx: Session, rt: Runtime, conversation: Conversation, update: UpdateConversation, by: str,
@@ -75,7 +69,7 @@ def reply(tx: Session, rt: Runtime, conversation: Conversation, agent: AgentView
     actions: list[Action] = [RelayReply(agent, text.strip(), html, source_pk=0)]
     if others:
         actions.append(TellColleagues(others, agent, text.strip()))
-    apply(tx, conversation, _request(agent.address, now), actions, rt, roster, now)
+    apply(tx, conversation, request("admin", agent.address, now), actions, rt, roster, now)
     conversation.updated_at = now
 
 

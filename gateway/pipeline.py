@@ -16,7 +16,7 @@ from gateway.agents.auth import AgentClaim, authenticate, dmarc_failure, foreign
 from gateway.agents.gather import gather_agent_mail
 from gateway.agents.reply_text import ReplyText, extract_reply
 from gateway.agents.roster import AgentView
-from gateway.apply import apply, is_partner
+from gateway.apply import apply, is_partner, request
 from gateway.archive.headers import ArchiveHints, read_hints
 from gateway.autoreply.facts import gather_facts
 from gateway.autoreply.language import detect_language
@@ -308,11 +308,6 @@ def _told_lately(tx: Session, agent: AgentView, conversation: Conversation, rt: 
         Message.kind == "not_relayed", Message.created_at >= since).limit(1)).first() is not None
 
 
-def _asked_by(agent: AgentView, now: datetime) -> Message:
-    """The message apply() names as the cause of what it does, for mail that is not recorded (never stored)."""
-    return Message(message_key="", direction=Direction.IN, kind="agent", sender=agent.address, created_at=now)
-
-
 def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender: Sender, claim: AgentClaim,
                         digest: str, reused: bool, roster: tuple[AgentView, ...], rt: Runtime,
                         now: datetime) -> None:
@@ -326,7 +321,7 @@ def _process_agent_mail(tx: Session, raw: RawMessage, msg: ParsedMessage, sender
         if agent is not None and refused_in is not None and not _told_lately(tx, agent, refused_in, rt, now):
             told = TellAgent(agent, "not_relayed", (f"{claim.refusal}; nothing was sent, and the mail is in "
                                                     "quarantine. Answer again from your notification's Reply-To.",))
-            apply(tx, refused_in, _asked_by(agent, now), [told], rt, roster, now)
+            apply(tx, refused_in, request("agent", agent.address, now), [told], rt, roster, now)
         return
     named = tx.exec(select(Conversation).where(Conversation.ref == claim.ref)).first()
     # Locked, so two agents' replies processed at once by two gateways see each other: one is held, and reads
