@@ -87,18 +87,18 @@ class RawFiles:
             os.rename(path, aside)
         except FileNotFoundError:
             return 0
-        size = 0
+        old = False
         try:
             stat = aside.stat()
-            if stat.st_mtime < cutoff:
-                size = stat.st_size
+            old = stat.st_mtime < cutoff
         finally:
             # Put back unless judged old, also when interrupted (an exception, Ctrl-C) while judging.
-            if not size:
+            if not old:
                 self._put_back(aside, path)
-        if size:
-            aside.unlink()
-        return size
+        if not old:
+            return 0
+        aside.unlink()
+        return stat.st_size
 
     def _put_back(self, aside: Path, path: Path) -> None:
         try:
