@@ -148,7 +148,7 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     ours = hints is not None and is_ours(tx, sender.address, rt.settings)
     if hints is not None:
         sender = archived_sender(sender, hints, ours)
-    digest = content_hash(msg)
+    digest = content_hash(msg, envelope_sender(msg, raw.mail_from))
     if hints is not None and is_outgoing(sender, hints, ours):
         _process_our_imported_mail(tx, raw, msg, sender, hints, digest, roster, rt, now)
         return

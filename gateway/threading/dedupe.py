@@ -14,11 +14,12 @@ def normalise_id(message_id: str) -> str:
     return message_id.strip().lower()
 
 
-def content_hash(msg: ParsedMessage) -> str:
-    """A hash of what a person wrote, blind to line endings, trace headers and re-encoding."""
+def content_hash(msg: ParsedMessage, envelope_sender: str = "") -> str:
+    """A hash of what a person wrote, blind to line endings, trace headers and re-encoding; by its From, or
+    (with no From address) its envelope sender: two people's identical words are two messages."""
     text = " ".join((msg.text or msg.html).split())
     date = msg.date.isoformat() if msg.date else ""
-    basis = "\n".join((msg.from_address, " ".join(msg.subject.split()), date, text))
+    basis = "\n".join((msg.from_address or envelope_sender, " ".join(msg.subject.split()), date, text))
     return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()
 
 

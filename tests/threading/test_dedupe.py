@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import select
 
@@ -46,6 +48,15 @@ def test_a_message_without_message_id_is_recognised_by_its_content(processor, st
     assert raw_states(store) == [RawState.PROCESSED, RawState.DUPLICATE]
     assert [m.message_key.startswith("hash:") for m in messages(store) if m.direction == "in"] == [True]
 
+
+
+def test_two_people_sending_the_same_words_with_no_from_address_are_two_messages(processor, store):
+    same = re.sub(rb"^From: [^\r\n]*\r\n", b"", make_mail(message_id=None), flags=re.M)
+    deliver(processor, same, mail_from="gina@cust-e.example")
+    deliver(processor, same, mail_from="hank@cust-f.example")
+    deliver(processor, same, mail_from="hank@cust-f.example")  # and Hank's own copy again is a duplicate
+    assert raw_states(store) == [RawState.PROCESSED, RawState.PROCESSED, RawState.DUPLICATE]
+    assert sorted(i.recipient for i in outbox_items(store)) == ["gina@cust-e.example", "hank@cust-f.example"]
 
 def test_another_message_reusing_a_known_message_id_is_kept_not_dropped(processor, store):
     deliver(processor, make_mail())
