@@ -29,6 +29,7 @@ from gateway.errors import StorageError
 from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_ours, is_outgoing, match_imported,
                               processing_time, record_outgoing, restore_state)
 from gateway.merge import survivor
+from gateway.outbound.agent_mail import AGENT_KINDS
 from gateway.message import ParsedMessage, parse
 from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Note, Participant,
                             RawMessage, RawState, Status)
@@ -193,6 +194,11 @@ def process_in(tx: Session, raw: RawMessage, msg: ParsedMessage, rt: Runtime, no
     if claim is None and hints is None and addressed and all(
             base_address(a) in rt.settings.note_addresses for a in addressed):
         claim = AgentClaim(refusal=f"sent to a note address without a valid agent token, from {sender.address}")
+    if claim is None and hints is None and not sender.is_machine and (answered := _answers_agent_mail(tx, msg)):
+        # Mail we sent to agents quotes what only agents may read; an answer to it from anyone else (a removed
+        # agent, someone it was forwarded to) is not a customer's mail, whatever address it came to.
+        claim = AgentClaim(refusal=f"{sender.address} is not an agent but answered our {answered.replace('_', ' ')} "
+                                   "to agents")
     if claim is not None:
         _process_agent_mail(tx, raw, msg, sender, claim, digest, reused, roster, rt, now)
         return
@@ -299,6 +305,14 @@ def _process_our_imported_mail(tx: Session, raw: RawMessage, msg: ParsedMessage,
     if conversation is not None:
         restore_state(tx, conversation, hints, False, roster, now)
     log.info("mid=%s conv=%s imported mail of ours", msg.message_id or "-", conversation.ref if conversation else "-")
+
+
+def _answers_agent_mail(tx: Session, msg: ParsedMessage) -> str:
+    """The kind of mail to agents this one answers directly (In-Reply-To), or ""."""
+    keys = [normalise_id(i) for i in msg.in_reply_to]
+    return tx.exec(select(Message.kind).where(
+        col(Message.message_key).in_(keys), Message.direction == Direction.OUT,
+        col(Message.kind).in_(AGENT_KINDS)).limit(1)).first() or "" if keys else ""
 
 
 def _told_lately(tx: Session, agent: AgentView, conversation: Conversation, rt: Runtime, now: datetime) -> bool:

@@ -280,6 +280,23 @@ def test_a_removed_agents_reply_to_an_old_notification_is_refused_not_taken_for_
     assert "bob@example.com's reply address" in refused.reason
 
 
+@pytest.mark.parametrize("who", ["bob@example.com", "carol@elsewhere.example"], ids=["removed agent", "stranger"])
+def test_an_answer_to_a_notification_from_someone_not_an_agent_is_refused_whatever_the_address(desk: Desk, store,
+                                                                                              who: str) -> None:
+    # A client that ignores Reply-To answers the notification's From, support@; its In-Reply-To still names it.
+    got = open_conversation(desk)
+    with store.transaction() as tx:
+        tx.exec(select(Agent).where(Agent.address == "bob@example.com")).one().active = False
+    desk.send(reply_text(who, got["bob"], "Hi Anne, please send me your password.", to="support@example.com"),
+              "support@example.com", who)
+    assert desk.take() == [], "nothing relayed, nobody notified of 'Anne's' mail"
+    with store.reading() as tx:
+        assert [m.sender for m in tx.exec(select(Message).where(Message.direction == "in")).all()] == [
+            "anne@customer.example"]
+        refused = tx.exec(select(RawMessage).where(RawMessage.state == RawState.QUARANTINED)).one()
+    assert f"{who} is not an agent but answered our notification to agents" == refused.reason
+
+
 def test_an_agent_who_answers_from_the_wrong_mail_twice_is_told_once(desk: Desk, store) -> None:
     got = open_conversation(desk)
     to = got["alice"]["Reply-To"].addresses[0].addr_spec
