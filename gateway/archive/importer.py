@@ -48,8 +48,10 @@ def _row(item: Item, channel: str, now: datetime, peer: str) -> RawMessage | Non
     # Our own export says when the gateway received it; else the Date the sender wrote, else the mbox line's.
     received = read_hints(lambda name: str(headers.get(name, ""))).received
     when = min(received or dated or item.delivered_at or now, now)
-    # The delivering MTA's Return-Path is the envelope sender ("<>" for a bounce); without one it is unknown.
-    envelope = parseaddr(str(headers["Return-Path"]))[1] if headers.get("Return-Path") is not None else None
+    # The delivering MTA's Return-Path is the envelope sender ("<>" for a bounce); without one, the mbox line's
+    # sender (a mail with no From address is its sender's only through it), else it is unknown.
+    envelope = parseaddr(str(headers["Return-Path"]))[1] if headers.get("Return-Path") is not None else (
+        item.line_sender or None)
     return RawMessage(received_at=when, source=IMPORT_SOURCE, mail_from=envelope, rcpt_tos=[channel] if channel else [],
                       peer=peer[:200], size=len(item.raw), raw=item.raw)
 

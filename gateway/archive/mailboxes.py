@@ -22,6 +22,9 @@ class Item:
     position: int
     raw: bytes
     delivered_at: datetime | None  # the mbox "From " line's date
+    # The mbox "From " line's sender when it is an address: tools write MAILER-DAEMON (or "-") when they do not
+    # know, our export writes whom the mail was taken to be from.
+    line_sender: str = ""
 
 
 class Mailbox:
@@ -64,9 +67,9 @@ class Mailbox:
 
     def _mbox_item(self, position: int, key: str) -> Item:
         from_line, _, raw = self._box.get_bytes(key, from_=True).partition(b"\n")  # type: ignore[call-arg]
-        # The line's sender is no envelope to trust: tools write MAILER-DAEMON (or "-") for every message.
-        _, _, date = from_line.decode("ascii", "replace").removeprefix("From ").strip().partition(" ")
-        return Item(position, _QUOTED_FROM.sub(rb"\1", raw), _asctime(date.strip()))
+        sender, _, date = from_line.decode("ascii", "replace").removeprefix("From ").strip().partition(" ")
+        return Item(position, _QUOTED_FROM.sub(rb"\1", raw), _asctime(date.strip()),
+                    sender.lower() if "@" in sender and not sender.lower().startswith("mailer-daemon@") else "")
 
 
 def _asctime(text: str) -> datetime | None:

@@ -7,6 +7,7 @@ import base64
 import json
 import mailbox
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from typer.testing import CliRunner
 import gateway.archive.importer
 import gateway.cli.export
 from gateway.cli import app
-from gateway.models import (Agent, Conversation, ImportCheckpoint, Message, OutboxItem, OutboxStatus, RawMessage,
+from gateway.models import (Agent, Conversation, Customer, ImportCheckpoint, Message, OutboxItem, OutboxStatus, RawMessage,
                             RawState, Survey)
 from gateway.store import Store
 from tests.helpers import CORPORA, conversations, deliver, make_mail, outbox_items
@@ -187,6 +188,19 @@ def test_a_bounce_goes_back_to_its_conversation_in_an_install_with_another_secre
     (conversation,) = conversations(store)
     kinds = [m["kind"] for m in json.loads(cli(env, "conversations", "show", ref, "--json").stdout)["messages"]]
     assert conversation.ref == ref and "bounce" in kinds
+
+
+def test_mail_with_no_from_address_comes_back_as_its_senders_from_an_mbox_export(env, processor, store, tmp_path):
+    no_from = re.sub(rb"^From: [^\r\n]*\r\n", b"", make_mail(subject="No from here"), flags=re.M)
+    deliver(processor, no_from, mail_from="gina@cust-e.example")
+    before = _shape(store)
+    out = tmp_path / "all.mbox"
+    cli(env, "export", "--format", "mbox", str(out))
+    empty(store)
+    assert "(2 new) into 1 conversation" in cli(env, "import", "mbox", str(out)).stdout  # hers and our answer
+    assert _shape(store) == before
+    with store.reading() as tx:
+        assert tx.exec(select(Customer.address)).all() == ["gina@cust-e.example"]
 
 
 def test_importing_the_same_mailbox_again_adds_nothing(env, history, store, tmp_path):
