@@ -15,6 +15,7 @@ from email.utils import getaddresses
 from gateway.archive.headers import read_hints
 from gateway.autosubmitted import is_machine_address
 from gateway.classify import SenderKind, base_address
+from gateway.outbound.agent_mail import AGENT_KINDS
 
 _HEADERS = BytesHeaderParser(policy=compat32)
 
@@ -33,7 +34,8 @@ def unlisted_agents(raws: Iterable[bytes], ours: frozenset[str], known: frozense
         senders = [a.lower() for _, a in getaddresses(headers.get_all("From", [])) if "@" in a]
         sender = senders[0] if len(senders) == 1 else ""
         hints = read_hints(lambda name: str(headers.get(name, "")))
-        named = {a for a in (hints.agent, hints.assignee) if a}
+        # Mail we sent to an agent names them too (a notification), but only as its reader.
+        named = {a for a in (hints.agent if hints.kind not in AGENT_KINDS else "", hints.assignee) if a}
         if hints.kind == SenderKind.AGENT and sender:
             named.add(sender)
         recipients = [a.lower() for _, a in getaddresses(headers.get_all("To", []) + headers.get_all("Cc", []))]

@@ -269,6 +269,18 @@ def test_import_asks_for_the_agents_first_when_colleagues_answered_customers_in_
     assert sorted(c.subject for c in conversations(store)) == ["Printer offline", "VPN down"]
 
 
+def test_the_agents_an_archive_names_are_its_answers_authors_not_the_readers_of_its_notifications():
+    from gateway.archive.colleagues import unlisted_agents
+    from gateway.archive.headers import archive_header
+
+    def exported(kind: str, agent: str) -> bytes:
+        return archive_header("K7Q2M9XA", {"direction": "out", "kind": kind, "agent": agent}, {}) + make_mail()
+
+    found = unlisted_agents([exported("notification", "bob@example.com"), exported("agent_reply", "alice@example.com")],
+                            frozenset({"support@example.com"}), frozenset())
+    assert found == {"alice@example.com": 1}
+
+
 def test_import_with_force_takes_a_colleague_s_answers_as_customer_mail(env, store, tmp_path):
     answer = make_mail(sender="Alice <alice@example.com>", to="anne@customer.example", subject="Re: Hi",
                        message_id="<alice-1@example.com>")
