@@ -32,7 +32,7 @@ def merge(tx: Session, source: Conversation, target: Conversation, now: datetime
         raise GatewayError(f"{source.ref} and {target.ref} are one conversation already; nothing to merge")
     if source.customer_id != target.customer_id:
         raise GatewayError(f"{source.ref} and {target.ref} belong to different customers; merging them would "
-                           f"show each one the other's mail (link them instead: gateway conversations link "
+                           "show each one the other's mail (link them instead: gateway conversations link "
                            f"{source.ref} {target.ref})")
     for model in (Message, Note, MessageReference, OutboxItem, Scheduled):
         for row in tx.exec(select(model).where(model.conversation_id == source.id)).all():  # type: ignore[attr-defined]

@@ -29,10 +29,10 @@ from gateway.errors import StorageError
 from gateway.imported import (archived_sender, customer_of_ours, is_imported, is_ours, is_outgoing, match_imported,
                               processing_time, record_outgoing, restore_state)
 from gateway.merge import survivor
-from gateway.outbound.agent_mail import AGENT_KINDS
 from gateway.message import ParsedMessage, parse
 from gateway.models import (Agent, Conversation, Customer, Direction, Message, MessageReference, Note, Participant,
                             RawMessage, RawState, Status)
+from gateway.outbound.agent_mail import AGENT_KINDS
 from gateway.reply_token import new_ref
 from gateway.rules import decide
 from gateway.runtime import Runtime
