@@ -43,6 +43,8 @@ def authenticate(sender: str, is_agent: bool, addresses: Iterable[str], secret: 
                                   "(a forwarded notification, a forged token, or new mail from an agent's address)")
     for token in tokens:
         owner = next((a for a in sorted(agents | lists) if token.is_agent_token(secret, a)), None)
+        if owner is not None and owner == sender:  # Their own address, yet not an agent (is_agent): removed.
+            return AgentClaim(refusal=f"{sender} is no longer an agent; their old reply address relays nothing")
         if owner is not None:
             return AgentClaim(refusal=f"sent to {owner}'s reply address from {sender or 'an unknown sender'}, "
                                       "who is not that agent")
